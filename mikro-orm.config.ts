@@ -1,0 +1,28 @@
+import { defineConfig } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { ApiKeySchema } from './src/organizations/api-key.entity.ts';
+import { OrganizationSchema } from './src/organizations/organization.entity.ts';
+import { CompanySchema } from './src/people/company.entity.ts';
+import { PersonSchema } from './src/people/person.entity.ts';
+import { FeedbackRecordSchema } from './src/records/record.entity.ts';
+import { FeedbackSourceSchema } from './src/sources/source.entity.ts';
+
+/** Shared by the server, the keys CLI, the tests and the MikroORM CLI (`--config ./mikro-orm.config.ts`). */
+export default defineConfig({
+  clientUrl: process.env.DATABASE_URL,
+  entities: [OrganizationSchema, ApiKeySchema, FeedbackSourceSchema, CompanySchema, PersonSchema, FeedbackRecordSchema],
+  extensions: [Migrator],
+  migrations: {
+    path: './src/database/migrations',
+    glob: '!(*.d).ts',
+    emit: 'ts',
+    snapshotName: '.snapshot',
+    // The snapshot changes only when a migration is generated, never when tests migrate a database.
+    snapshotOnMigrate: false,
+    // stdout belongs to the program (the keys CLI prints exactly one JSON object with --json).
+    silent: true,
+  },
+  // Entities are declared in code; discovery needs no reflection or metadata cache.
+  metadataCache: { enabled: false },
+  pool: { min: 0, max: 10 },
+});

@@ -1,0 +1,64 @@
+import { ValidationError } from '../errors/api-error.ts';
+import { describeValue } from '../validation/values.ts';
+
+export const DEFAULT_PAGE_SIZE = 25;
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+/** A position in a newest-first list: the sort key of the last row seen, as plain JSON values. */
+export type CursorKey = (string | number)[];
+
+export interface Page {
+  limit: number;
+  after: CursorKey | null;
+}
+
+export function encodeCursor(key: CursorKey): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, length: number): CursorKey | null {
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    const valid = Array.isArray(key) && key.length === length && key.every((part) => typeof part === 'string' || Number.isSafeInteger(part));
+    return valid && encodeCursor(key) === cursor ? key : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Validates `first` (1–100, default 25) and decodes `after`, whose key has `keyLength` parts. */
+export function readPage(args: PageArgs, keyLength: number): Page {
+  const first = args.first ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new ValidationError('INVALID_FIELD_VALUE', { param: 'first', message: `first must be between 1 and ${MAX_PAGE_SIZE}; got ${describeValue(args.first)}.` });
+  }
+  if (args.after === null || args.after === undefined) return { limit: first, after: null };
+  const after = decodeCursor(args.after, keyLength);
+  if (!after) throw new ValidationError('INVALID_CURSOR', { param: 'after', message: `after is not a cursor this API returned: ${describeValue(args.after)}.` });
+  return { limit: first, after };
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
+/** `rows` were fetched with `limit + 1` so that one extra row tells whether a next page exists. */
+export function toConnection<T>(rows: T[], page: Page, keyOf: (row: T) => CursorKey): Connection<T> {
+  const nodes = rows.slice(0, page.limit);
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > page.limit,
+      hasPreviousPage: page.after !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError } from 'graphql';
+import { createYoga, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { MikroORM } from '../database/orm.ts';
+import type { ApiError } from '../errors/api-error.ts';
+import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
+import { type Context, createContext } from './context.ts';
+import { schema } from './schema.ts';
+
+const GRAPHIQL_QUERY = `# Set your token in the Headers tab below, then run this query.
+query Overview {
+  viewer { organization { name } scopes }
+  feedbackSources(first: 10) {
+    edges { node { id name type recordCount } }
+  }
+}
+`;
+
+/** Errors that concern the whole request carry its HTTP status (SPEC §9); field errors leave it at 200. */
+function requestLevel(error: ApiError): boolean {
+  return ['authentication_error', 'permission_error', 'rate_limit_error', 'server_error'].includes(error.type);
+}
+
+export function toGraphQLError(error: GraphQLError, ctx: Pick<Context, 'requestId' | 'publicUrl' | 'log'>): GraphQLError {
+  if (!error.originalError || error.originalError instanceof GraphQLError) return error;
+  const { error: apiError, unexpected } = toApiError(error.originalError);
+  if (unexpected) ctx.log.error({ err: error.originalError, path: error.path }, 'unexpected error in resolver');
+  return new GraphQLError(apiError.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: {
+      ...errorBody(apiError, ctx.requestId, ctx.publicUrl),
+      ...(requestLevel(apiError) ? { http: { status: statusOf(apiError) } } : {}),
+    },
+  });
+}
+
+/** Gives every execution error the REST envelope's fields; unexpected ones are masked and logged. */
+function useApiErrors(): Plugin<Context> {
+  return {
+    onExecute: () => ({
+      onExecuteDone: ({ args, result, setResult }) => {
+        if (isAsyncIterable(result) || !result.errors) return;
+        const ctx = args.contextValue as Context;
+        setResult({ ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx)) });
+      },
+    }),
+  };
+}
+
+export function createGraphQLServer(orm: MikroORM, publicUrl: string) {
+  return createYoga<{ req: FastifyRequest; reply: FastifyReply }, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    // Our plugin masks instead, so that expected errors keep their codes.
+    maskedErrors: false,
+    // Browser access is configured with CORS_ORIGINS at the HTTP layer, not opened to every origin.
+    cors: false,
+    landingPage: false,
+    logging: false,
+    renderGraphiQL,
+    graphiql: {
+      title: 'Feedback gateway',
+      defaultQuery: GRAPHIQL_QUERY,
+      headers: JSON.stringify({ 'x-api-token': 'paste-your-token-here' }, null, 2),
+      shouldPersistHeaders: true,
+    },
+    context: ({ req }) => createContext({ em: orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log }),
+    plugins: [useApiErrors()],
+  });
+}

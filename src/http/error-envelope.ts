@@ -1,0 +1,67 @@
+import { ConnectionException, DriverException } from '@mikro-orm/core';
+import { ApiError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
+import { docUrl, errorTypes } from '../errors/catalog.ts';
+
+export interface ErrorBody {
+  type: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+  request_id: string;
+  doc_url: string;
+  param: string | null;
+  suggestion: string;
+  errors?: { param: string; code: string; message: string }[];
+  retry_after_seconds?: number;
+}
+
+/** PostgreSQL unreachable or shutting down: worth a retry, unlike a bug. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionException) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return (error instanceof DriverException || error instanceof Error) && typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(code);
+}
+
+/**
+ * Maps anything thrown to an ApiError. Fastify's own failures (body parsing, limits) get their
+ * catalog codes; anything unexpected becomes INTERNAL_ERROR, whose details are only logged.
+ */
+export function toApiError(error: unknown): { error: ApiError; unexpected: boolean } {
+  if (error instanceof ApiError) return { error, unexpected: false };
+  const fastifyCode = (error as { code?: unknown } | null)?.code;
+  switch (fastifyCode) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { error: new ValidationError('PAYLOAD_TOO_LARGE'), unexpected: false };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { error: new ValidationError('UNSUPPORTED_MEDIA_TYPE'), unexpected: false };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { error: new ValidationError('INVALID_JSON'), unexpected: false };
+  }
+  if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
+    return { error: new ValidationError('INVALID_JSON', { message: `The request body is not valid JSON: ${error.message}` }), unexpected: false };
+  }
+  if (isDatabaseUnavailable(error)) return { error: new ServerError('DATABASE_UNAVAILABLE'), unexpected: false };
+  return { error: new ServerError('INTERNAL_ERROR'), unexpected: true };
+}
+
+export function statusOf(error: ApiError): number {
+  return errorTypes[error.type];
+}
+
+/** The object under `error` in REST responses and in GraphQL `extensions` (SPEC §5, §9). */
+export function errorBody(error: ApiError, requestId: string, publicUrl: string): ErrorBody {
+  return {
+    type: error.type,
+    code: error.code,
+    message: error.message,
+    retryable: error.retryable,
+    request_id: requestId,
+    doc_url: docUrl(publicUrl, error.code),
+    param: error.param,
+    suggestion: error.suggestion,
+    ...(error instanceof ValidationError ? { errors: error.errors } : {}),
+    ...(error instanceof RateLimitError ? { retry_after_seconds: error.retryAfterSeconds } : {}),
+  };
+}

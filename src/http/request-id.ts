@@ -1,0 +1,17 @@
+import { randomInt } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function newRequestId(): string {
+  let id = 'req_';
+  for (let i = 0; i < 12; i++) id += ALPHABET[randomInt(ALPHABET.length)];
+  return id;
+}
+
+/** SPEC §4: the client's X-Request-Id when it is safe to echo, else a fresh one. */
+export function requestIdOf(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && CLIENT_ID.test(header) ? header : newRequestId();
+}

@@ -1,0 +1,43 @@
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './database/open.ts';
+import { bootstrapDevelopmentKey } from './organizations/bootstrap.ts';
+
+// Start-up: config → database (embedded or DATABASE_URL) → migrations → first-start token → listen.
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const database = await openDatabase(config);
+const app = await buildApp(config, database.orm);
+const firstKey = await bootstrapDevelopmentKey(database.orm.em.fork());
+await app.listen({ port: config.port, host: config.host });
+
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+const base = `http://localhost:${port}`;
+console.log(`\nFeedback gateway is running on ${base} (database: ${database.description})`);
+console.log(`  GraphiQL: ${base}/graphql`);
+console.log(`  Error codes: ${config.publicUrl}/docs/errors`);
+if (firstKey) {
+  console.log(`\nFirst start: created organization "${firstKey.organization.name}" and an API token with every scope.`);
+  console.log('It is shown only this once; send it in the x-api-token header (paste it into GraphiQL\'s Headers tab):\n');
+  console.log(`  ${firstKey.token}\n`);
+}
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  app.log.info({ signal }, 'shutting down');
+  await app.close();
+  await database.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,117 @@
+/**
+ * `npm run keys -- create|list|revoke`: manages API tokens against DATABASE_URL, or else the
+ * embedded database in DATA_DIR (reusing the server's PostgreSQL when it is running).
+ */
+import { parseArgs } from 'node:util';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ConfigError, loadConfig } from '../config.ts';
+import { openDatabase } from '../database/open.ts';
+import { ApiKey } from './api-key.entity.ts';
+import { isScope, type Scope, scopes as allScopes } from './scopes.ts';
+import { createApiKey } from './tokens.ts';
+
+const USAGE = `Usage:
+  npm run keys -- create --org <name> [--scopes <comma list>] [--expires-in <30d|12h|45m>] [--json]
+  npm run keys -- list [--org <name>] [--json]
+  npm run keys -- revoke <id>
+
+Scopes: ${allScopes.join(' ')} (default: all)`;
+
+export class UsageError extends Error {}
+
+const DURATION = /^([1-9]\d*)([smhdw])$/;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 } as const;
+
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text);
+  if (!match) throw new UsageError(`--expires-in must look like 30d, 12h, 45m, 2w or 90s; got "${text}".`);
+  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS] * 1000;
+}
+
+export function parseScopes(text: string | undefined): Scope[] {
+  if (text === undefined) return [...allScopes];
+  const list = text.split(',').map((scope) => scope.trim()).filter(Boolean);
+  const unknown = list.filter((scope) => !isScope(scope));
+  if (list.length === 0 || unknown.length > 0) throw new UsageError(`Unknown scope ${unknown.join(', ') || '(none given)'}; choose from ${allScopes.join(', ')}.`);
+  return [...new Set(list)] as Scope[];
+}
+
+function keyView(key: ApiKey) {
+  return {
+    id: key.id,
+    organization: { id: key.organization.id, name: key.organization.name },
+    scopes: key.scopes,
+    expires_at: key.expiresAt?.toISOString() ?? null,
+    revoked_at: key.revokedAt?.toISOString() ?? null,
+    created_at: key.createdAt.toISOString(),
+  };
+}
+
+async function run(em: EntityManager, argv: string[], out: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { org: { type: 'string' }, scopes: { type: 'string' }, 'expires-in': { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  const [command, ...rest] = positionals;
+  switch (command) {
+    case 'create': {
+      const org = values.org?.trim();
+      if (!org || org.length > 255) throw new UsageError('create needs --org <name> (1 to 255 characters).');
+      const keyScopes = parseScopes(values.scopes);
+      const expiresAt = values['expires-in'] ? new Date(Date.now() + parseDuration(values['expires-in'])) : null;
+      const { key, organization, token } = await createApiKey(em, org, keyScopes, expiresAt);
+      const result = { id: key.id, token, organization: { id: organization.id, name: organization.name }, scopes: key.scopes, expires_at: key.expiresAt?.toISOString() ?? null };
+      if (values.json) {
+        out(JSON.stringify(result));
+      } else {
+        out(`Created API key ${key.id} for organization "${organization.name}" (scopes: ${key.scopes.join(' ')}; expires: ${result.expires_at ?? 'never'}).`);
+        out('The token is shown only once; store it now:');
+        out(`  ${token}`);
+      }
+      return;
+    }
+    case 'list': {
+      const keys = await em.find(ApiKey, values.org ? { organization: { name: values.org } } : {}, { populate: ['organization'], orderBy: { id: 'asc' } });
+      if (values.json) {
+        out(JSON.stringify(keys.map(keyView)));
+        return;
+      }
+      if (keys.length === 0) out('No API keys.');
+      for (const key of keys) {
+        const view = keyView(key);
+        const state = view.revoked_at ? `revoked ${view.revoked_at}` : view.expires_at ? `expires ${view.expires_at}` : 'active';
+        out(`${view.id}\t${view.organization.name}\t${view.scopes.join(',')}\t${state}`);
+      }
+      return;
+    }
+    case 'revoke': {
+      const id = Number(rest[0]);
+      if (!Number.isSafeInteger(id) || id < 1) throw new UsageError('revoke needs the numeric id of a key (see npm run keys -- list).');
+      const key = await em.findOne(ApiKey, { id });
+      if (!key) throw new UsageError(`No API key with id ${id}.`);
+      key.revokedAt ??= new Date();
+      await em.flush();
+      out(`Revoked API key ${id}.`);
+      return;
+    }
+    default:
+      throw new UsageError(command ? `Unknown command "${command}".\n${USAGE}` : USAGE);
+  }
+}
+
+try {
+  const config = loadConfig();
+  const database = await openDatabase(config);
+  try {
+    await run(database.orm.em.fork(), process.argv.slice(2), (line) => console.log(line));
+  } finally {
+    await database.close();
+  }
+} catch (error) {
+  if (error instanceof UsageError || error instanceof ConfigError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    console.error(error.message);
+    process.exit(2);
+  }
+  throw error;
+}

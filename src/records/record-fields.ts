@@ -1,0 +1,96 @@
+import type { FieldErrors } from '../errors/api-error.ts';
+import { isRfc3339DateTime, isCalendarDate, hasUnstorableText, describeValue, isWellFormedText } from '../validation/values.ts';
+
+export const fieldCategories = ['content', 'created_at', 'identifier', 'identity', 'metadata'] as const;
+export const fieldTypes = ['boolean', 'date', 'datetime', 'float', 'integer', 'json', 'string'] as const;
+
+export type FieldCategory = (typeof fieldCategories)[number];
+export type FieldType = (typeof fieldTypes)[number];
+
+export interface RecordField {
+  category: FieldCategory;
+  type: FieldType;
+  name: string;
+  value: unknown;
+}
+
+export const MAX_FIELDS = 100;
+export const MAX_VALUE_BYTES = 10_240;
+export const MAX_NAME_LENGTH = 255;
+
+const valueChecks: Record<FieldType, { accepts: (value: unknown) => boolean; expected: string }> = {
+  boolean: { accepts: (value) => typeof value === 'boolean', expected: 'a boolean' },
+  date: { accepts: (value) => typeof value === 'string' && isCalendarDate(value), expected: 'a real date as YYYY-MM-DD' },
+  datetime: {
+    accepts: (value) => typeof value === 'string' && isRfc3339DateTime(value),
+    expected: 'an RFC 3339 date-time with an offset, e.g. 2025-03-14T09:26:53Z',
+  },
+  float: { accepts: (value) => typeof value === 'number' && Number.isFinite(value), expected: 'a finite number' },
+  integer: { accepts: (value) => Number.isSafeInteger(value), expected: 'a safe integer' },
+  json: { accepts: (value) => value !== undefined, expected: 'any JSON value' },
+  string: { accepts: (value) => typeof value === 'string', expected: 'a string' },
+};
+
+function isOneOf<T extends string>(list: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (list as readonly string[]).includes(value);
+}
+
+/**
+ * Checks the fields of one record and reports every failure with its path (`fields[2].value`).
+ * `prefix` places the paths inside a larger input, e.g. `records[3].fields`.
+ */
+export function checkRecordFields(input: unknown, errors: FieldErrors, prefix = 'fields'): RecordField[] {
+  if (!Array.isArray(input)) {
+    errors.add(prefix, 'INVALID_FIELD_VALUE', `${prefix} must be a list of 1 to ${MAX_FIELDS} fields.`);
+    return [];
+  }
+  if (input.length === 0 || input.length > MAX_FIELDS) {
+    errors.add(prefix, 'INVALID_FIELD_VALUE', `${prefix} must hold 1 to ${MAX_FIELDS} fields; got ${input.length}.`);
+    return [];
+  }
+  const seenNames = new Set<string>();
+  const fields: RecordField[] = [];
+  input.forEach((item: unknown, index) => {
+    const path = `${prefix}[${index}]`;
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      errors.add(path, 'INVALID_FIELD_VALUE', `${path} must be an object with category, type, name and value.`);
+      return;
+    }
+    const { category, type, name, value } = item as Record<string, unknown>;
+    const before = errors.list.length;
+    if (!isOneOf(fieldCategories, category)) {
+      errors.add(`${path}.category`, 'INVALID_FIELD_VALUE', `${path}.category must be one of ${fieldCategories.join(', ')}; got ${describeValue(category)}.`);
+    }
+    if (!isOneOf(fieldTypes, type)) {
+      errors.add(`${path}.type`, 'INVALID_FIELD_VALUE', `${path}.type must be one of ${fieldTypes.join(', ')}; got ${describeValue(type)}.`);
+    }
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || !isWellFormedText(name)) {
+      errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', `${path}.name must be 1 to ${MAX_NAME_LENGTH} characters without U+0000; got ${describeValue(name)}.`);
+    } else if (seenNames.has(name)) {
+      errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', `${path}.name must be unique within the record; "${name}" appears more than once.`);
+    } else {
+      seenNames.add(name);
+    }
+    if (isOneOf(fieldTypes, type)) checkValue(value, type, `${path}.value`, errors);
+    if (errors.list.length === before && isOneOf(fieldCategories, category) && isOneOf(fieldTypes, type) && typeof name === 'string') {
+      fields.push({ category, type, name, value });
+    }
+  });
+  return fields;
+}
+
+function checkValue(value: unknown, type: FieldType, path: string, errors: FieldErrors): void {
+  const check = valueChecks[type];
+  if (value === undefined || !check.accepts(value)) {
+    errors.add(path, 'INVALID_FIELD_VALUE', `${path} must be ${check.expected} for type ${type}; got ${describeValue(value)}.`);
+    return;
+  }
+  if (hasUnstorableText(value)) {
+    errors.add(path, 'INVALID_FIELD_VALUE', `${path} must not contain U+0000 or unpaired surrogates.`);
+    return;
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  if (bytes > MAX_VALUE_BYTES) {
+    errors.add(path, 'FIELD_VALUE_TOO_LARGE', `${path} is ${bytes} bytes of JSON; the limit is ${MAX_VALUE_BYTES}.`);
+  }
+}

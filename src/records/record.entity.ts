@@ -1,0 +1,32 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { Organization } from '../organizations/organization.entity.ts';
+import { Person } from '../people/person.entity.ts';
+import { FeedbackSource } from '../sources/source.entity.ts';
+import type { RecordField } from './record-fields.ts';
+
+const FeedbackRecordSchema = defineEntity({
+  name: 'FeedbackRecord',
+  uniques: [{ name: 'feedback_record_source_external_id_unique', properties: ['organization', 'source', 'externalId'] }],
+  indexes: [
+    // Serves the newest-first listing of a source's records (keyset pagination).
+    { name: 'feedback_record_source_display_ts_index', properties: ['source', 'displayTs', 'id'] },
+    { name: 'feedback_record_person_display_ts_index', properties: ['person', 'displayTs', 'id'] },
+    { name: 'feedback_record_organization_display_ts_index', properties: ['organization', 'displayTs', 'id'] },
+  ],
+  properties: {
+    id: p.bigint('number').primary(),
+    organization: () => p.manyToOne(Organization).deleteRule('cascade'),
+    // No cascade: a source with records is only deleted on purpose (FEEDBACK_SOURCE_NOT_EMPTY).
+    source: () => p.manyToOne(FeedbackSource).deleteRule('no action'),
+    // Deleting a person keeps their feedback, unlinked (SPEC §6).
+    person: () => p.manyToOne(Person).nullable().deleteRule('set null'),
+    externalId: p.string().length(255).nullable(),
+    displayTs: p.datetime(),
+    fields: p.json<RecordField[]>(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export class FeedbackRecord extends FeedbackRecordSchema.class {}
+FeedbackRecordSchema.setClass(FeedbackRecord);
+export { FeedbackRecordSchema };

@@ -1,0 +1,91 @@
+import { UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { query, sql } from '../database/sql.ts';
+import { ConflictError, FieldErrors } from '../errors/api-error.ts';
+import { Organization } from '../organizations/organization.entity.ts';
+import { describeValue, isWellFormedText } from '../validation/values.ts';
+import { findSourceOrFail } from './source.queries.ts';
+import { FeedbackSource } from './source.entity.ts';
+
+export const SOURCE_TYPE = /^[a-z0-9_]{1,64}$/;
+export const DEFAULT_SOURCE_TYPE = 'api';
+
+export interface SourceInput {
+  name?: string | null;
+  type?: string | null;
+  description?: string | null;
+}
+
+function checkSourceInput(input: SourceInput, creating: boolean): FieldErrors {
+  const errors = new FieldErrors();
+  const { name, type, description } = input;
+  if (name !== undefined || creating) {
+    if (typeof name !== 'string' || name.trim().length === 0 || name.length > 255 || !isWellFormedText(name)) {
+      errors.add('name', 'INVALID_FIELD_VALUE', `name must be 1 to 255 characters; got ${describeValue(name)}.`);
+    }
+  }
+  if (type !== undefined && type !== null && (typeof type !== 'string' || !SOURCE_TYPE.test(type))) {
+    errors.add('type', 'INVALID_FIELD_VALUE', `type must be 1 to 64 characters of a-z, 0-9 and _; got ${describeValue(type)}.`);
+  }
+  if (type === null && !creating) errors.add('type', 'INVALID_FIELD_VALUE', 'type cannot be null; omit it to keep the current type.');
+  if (description !== undefined && description !== null && (typeof description !== 'string' || description.length > 2000 || !isWellFormedText(description))) {
+    errors.add('description', 'INVALID_FIELD_VALUE', `description must be at most 2,000 characters; got ${describeValue(description)}.`);
+  }
+  return errors;
+}
+
+function nameTaken(name: string): ConflictError {
+  return new ConflictError('FEEDBACK_SOURCE_NAME_TAKEN', { param: 'name', message: `A feedback source named "${name}" already exists.` });
+}
+
+/** The unique index decides, so two concurrent creations with one name leave exactly one row. */
+async function flushUniqueName(em: EntityManager, name: string): Promise<void> {
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) throw nameTaken(name);
+    throw error;
+  }
+}
+
+export async function createSource(em: EntityManager, organizationId: number, input: SourceInput): Promise<FeedbackSource> {
+  checkSourceInput(input, true).throwIfAny();
+  const name = input.name as string;
+  const source = em.create(FeedbackSource, {
+    organization: em.getReference(Organization, organizationId),
+    name,
+    type: input.type ?? DEFAULT_SOURCE_TYPE,
+    description: input.description ?? null,
+  });
+  await flushUniqueName(em, name);
+  return source;
+}
+
+export async function updateSource(em: EntityManager, organizationId: number, id: number, input: SourceInput): Promise<FeedbackSource> {
+  checkSourceInput(input, false).throwIfAny();
+  const source = await findSourceOrFail(em, organizationId, id);
+  if (typeof input.name === 'string') source.name = input.name;
+  if (typeof input.type === 'string') source.type = input.type;
+  if (input.description !== undefined) source.description = input.description;
+  await flushUniqueName(em, source.name);
+  return source;
+}
+
+/** Refuses while records exist unless `cascade`; a record ingested meanwhile makes the delete fail, not orphan it. */
+export async function deleteSource(em: EntityManager, organizationId: number, id: number, cascade: boolean): Promise<void> {
+  const source = await findSourceOrFail(em, organizationId, id);
+  const notEmpty = () => new ConflictError('FEEDBACK_SOURCE_NOT_EMPTY', { param: 'id', message: `Feedback source ${id} still has records; delete them first or pass cascade=true.` });
+  try {
+    if (cascade) {
+      await query(em, sql`delete from "feedback_record" where "source_id" = ${source.id} and "organization_id" = ${organizationId}`);
+    } else {
+      const [row] = await query(em, sql<{ exists: boolean }>`select exists (select 1 from "feedback_record" where "source_id" = ${source.id}) as "exists"`);
+      if (row?.exists) throw notEmpty();
+    }
+    em.remove(source);
+    await em.flush();
+  } catch (error) {
+    if (error instanceof ForeignKeyConstraintViolationException) throw notEmpty();
+    throw error;
+  }
+}

@@ -1,0 +1,57 @@
+/** Small checks on plain values shared by the resources' rules. */
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** `YYYY-MM-DD` naming a day that exists (2025-02-30 does not). */
+export function isCalendarDate(value: string): boolean {
+  const match = DATE.exec(value);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const daysInMonth = [31, isLeapYear(year) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return daysInMonth !== undefined && day >= 1 && day <= daysInMonth;
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+/** RFC 3339 `date-time`: a real date and time with a `Z` or `±hh:mm` offset. */
+export function isRfc3339DateTime(value: string): boolean {
+  const match = DATE_TIME.exec(value);
+  if (!match?.[1] || !isCalendarDate(match[1])) return false;
+  const [hour, minute, second] = [Number(match[2]), Number(match[3]), Number(match[4])];
+  // 60 allows a leap second, as RFC 3339 does.
+  if (hour > 23 || minute > 59 || second > 60) return false;
+  if (match[7] !== undefined && (Number(match[7]) > 23 || Number(match[8]) > 59)) return false;
+  return true;
+}
+
+/** Parses an RFC 3339 date-time into a Date, or null when it is not one or is outside JavaScript's range. */
+export function parseDateTime(value: string): Date | null {
+  if (!isRfc3339DateTime(value)) return null;
+  const date = new Date(value.replace(/:60(\.\d+)?/, ':59$1'));
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** PostgreSQL cannot store U+0000 in text or jsonb, and unpaired surrogates are not valid UTF-8. */
+export function isWellFormedText(value: string): boolean {
+  return !value.includes('\u0000') && value.isWellFormed();
+}
+
+/** True when a string anywhere in the JSON value (keys included) is not storable text. */
+export function hasUnstorableText(value: unknown): boolean {
+  if (typeof value === 'string') return !isWellFormedText(value);
+  if (Array.isArray(value)) return value.some(hasUnstorableText);
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).some(([key, item]) => !isWellFormedText(key) || hasUnstorableText(item));
+  }
+  return false;
+}
+
+/** The failing value as it appears in messages: JSON, shortened so an error never echoes a huge body. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
