@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
 import { NotFoundError, type ApiError } from './errors/api-error.ts';
@@ -22,7 +22,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     genReqId: requestIdOf,
-    logController: { requestIdLogLabel: 'request_id' },
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT,
   });
   const errorDocs = renderErrorDocs();
