@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { connectOrm, type MikroORM } from '../../src/database/orm.ts';
+import { type Scope, scopes as allScopes } from '../../src/organizations/scopes.ts';
+import { createApiKey } from '../../src/organizations/tokens.ts';
+import { databaseUrl, TEMPLATE_DATABASE } from './global-setup.ts';
+
+export const PUBLIC_URL = 'http://gateway.test';
+
+export interface GraphQLResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
+}
+
+export interface TestServer {
+  /** Base URL of the server, listening on a free loopback port. */
+  url: string;
+  app: App;
+  orm: MikroORM;
+  /** Creates an API key (and its organization) and returns the token. */
+  createToken(organization: string, options?: { scopes?: readonly Scope[]; expiresAt?: Date | null }): Promise<string>;
+  /** POSTs a GraphQL operation over real HTTP. */
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** Creates this file's own database from the migrated template. */
+export async function createDatabase(serverUrl: string = inject('serverUrl')): Promise<string> {
+  const name = `test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name} template ${TEMPLATE_DATABASE}`);
+  } finally {
+    await admin.end();
+  }
+  return databaseUrl(serverUrl, name);
+}
+
+/** A real server on a real PostgreSQL database of its own, reached over HTTP. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const url = await createDatabase(inject('serverUrl'));
+  const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, ...env });
+  const orm = await connectOrm(url);
+  const app = await buildApp(config, orm);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  return {
+    url: base,
+    app,
+    orm,
+    async createToken(organization, options = {}) {
+      const { token } = await createApiKey(orm.em.fork(), organization, options.scopes ?? allScopes, options.expiresAt ?? null);
+      return token;
+    },
+    async graphql(query, variables = {}, token = null, headers = {}) {
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { 'x-api-token': token } : {}), ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, headers: response.headers, body: await response.json() };
+    },
+    async close() {
+      await app.close();
+      await orm.close();
+    },
+  };
+}
