@@ -93,7 +93,7 @@ export async function ingestRecords(em: EntityManager, organizationId: number, s
 
   const toInsert = drafts().filter(({ index }) => !repeated.has(index));
   const ids = await allocateRecordIds(em, toInsert.length);
-  const rows = toInsert.map(({ draft }, i) => ({ ...draft, id: ids[i] as number }));
+  const rows = toInsert.map(({ draft, index }, i) => ({ ...draft, index, id: ids[i] as number }));
   const inserted = new Map((await insertRecords(em, organizationId, sourceId, rows)).map((record) => [record.id, record]));
   const conflicting = rows.filter((row) => !inserted.has(row.id)).map((row) => row.externalId as string);
   const existingIds = await findRecordIdsByExternalIds(em, organizationId, sourceId, conflicting);
@@ -103,10 +103,10 @@ export async function ingestRecords(em: EntityManager, organizationId: number, s
   outcomes.forEach((outcome, index) => {
     if (outcome instanceof Error) results[index] = outcome;
   });
-  rows.forEach((row, i) => {
-    const index = (toInsert[i] as { index: number }).index;
-    results[index] = inserted.get(row.id) ?? duplicate(row.externalId as string, existingIds.get(row.externalId as string));
-  });
+  for (const row of rows) {
+    // Only a row with an external_id can be skipped by ON CONFLICT.
+    results[row.index] = inserted.get(row.id) ?? duplicate(row.externalId as string, existingIds.get(row.externalId as string));
+  }
   for (const [index, externalId] of repeated) {
     const first = results[firstByExternalId.get(externalId) as number];
     results[index] = duplicate(externalId, first instanceof Error ? existingIds.get(externalId) : first?.id);
