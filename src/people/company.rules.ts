@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, sql } from '../database/sql.ts';
 import type { FieldErrors } from '../errors/api-error.ts';
-import { describeValue, isWellFormedText } from '../validation/values.ts';
+import { describeValue, isText } from '../validation/values.ts';
 import { Company } from './company.entity.ts';
 
 export interface CompanyInput {
@@ -12,8 +12,8 @@ export interface CompanyInput {
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 export function checkCompanyInput(input: CompanyInput, errors: FieldErrors, prefix = 'company'): void {
-  if (typeof input.name !== 'string' || input.name.trim().length === 0 || input.name.length > 255 || !isWellFormedText(input.name)) {
-    errors.add(`${prefix}.name`, 'INVALID_FIELD_VALUE', `${prefix}.name must be 1 to 255 characters; got ${describeValue(input.name)}.`);
+  if (!isText(input.name, 255, { allowBlank: false })) {
+    errors.add(`${prefix}.name`, 'INVALID_FIELD_VALUE', `${prefix}.name must be 1 to 255 characters, not only spaces; got ${describeValue(input.name)}.`);
   }
   if (input.domain !== undefined && input.domain !== null && !DOMAIN.test(input.domain.toLowerCase())) {
     errors.add(`${prefix}.domain`, 'INVALID_FIELD_VALUE', `${prefix}.domain must be a domain name such as acme.example; got ${describeValue(input.domain)}.`);

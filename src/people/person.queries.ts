@@ -35,7 +35,7 @@ export async function findCompaniesByIds(em: EntityManager, organizationId: numb
 }
 
 export async function listPeople(em: EntityManager, organizationId: number, page: Page, filter: { email?: string | null }): Promise<Person[]> {
-  if (filter.email) {
+  if (typeof filter.email === 'string') {
     const person = await findPersonByEmail(em, organizationId, filter.email);
     return person && (!page.after || person.id < Number(page.after[0])) ? [person] : [];
   }

@@ -4,7 +4,7 @@ import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
-import { describeValue, isWellFormedText } from '../validation/values.ts';
+import { describeValue, isText } from '../validation/values.ts';
 import { checkCompanyInput, upsertCompany, type CompanyInput } from './company.rules.ts';
 import { findPersonByEmail, findPersonByExternalId, findPersonOrFail } from './person.queries.ts';
 import { Person } from './person.entity.ts';
@@ -28,7 +28,7 @@ const emailSchema = z.email();
 
 function checkText(errors: FieldErrors, param: string, value: unknown, max: number): void {
   if (value === undefined || value === null) return;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || !isWellFormedText(value)) {
+  if (!isText(value, max)) {
     errors.add(param, 'INVALID_FIELD_VALUE', `${param} must be 1 to ${max} characters; got ${describeValue(value)}.`);
   }
 }

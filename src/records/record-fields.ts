@@ -1,5 +1,5 @@
 import type { FieldErrors } from '../errors/api-error.ts';
-import { isRfc3339DateTime, isCalendarDate, hasUnstorableText, describeValue, isWellFormedText } from '../validation/values.ts';
+import { describeValue, hasUnstorableText, isCalendarDate, isRfc3339DateTime, isText } from '../validation/values.ts';
 
 export const fieldCategories = ['content', 'created_at', 'identifier', 'identity', 'metadata'] as const;
 export const fieldTypes = ['boolean', 'date', 'datetime', 'float', 'integer', 'json', 'string'] as const;
@@ -64,7 +64,7 @@ export function checkRecordFields(input: unknown, errors: FieldErrors, prefix = 
     if (!isOneOf(fieldTypes, type)) {
       errors.add(`${path}.type`, 'INVALID_FIELD_VALUE', `${path}.type must be one of ${fieldTypes.join(', ')}; got ${describeValue(type)}.`);
     }
-    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || !isWellFormedText(name)) {
+    if (!isText(name, MAX_NAME_LENGTH)) {
       errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', `${path}.name must be 1 to ${MAX_NAME_LENGTH} characters without U+0000; got ${describeValue(name)}.`);
     } else if (seenNames.has(name)) {
       errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', `${path}.name must be unique within the record; "${name}" appears more than once.`);

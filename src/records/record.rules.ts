@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, FieldErrors, type NotFoundError, ValidationError } from '../errors/api-error.ts';
 import { personNotFound } from '../people/person.queries.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
-import { describeValue, isWellFormedText, parseDateTime } from '../validation/values.ts';
+import { describeValue, isText, parseDateTime } from '../validation/values.ts';
 import { checkRecordFields, type RecordField } from './record-fields.ts';
 import { allocateRecordIds, findExistingPeopleIds, findRecordIdsByExternalIds, findRecordOrFail, insertRecords } from './record.queries.ts';
 import type { FeedbackRecord } from './record.entity.ts';
@@ -43,7 +43,7 @@ export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
     else errors.add('displayTs', 'INVALID_FIELD_VALUE', `displayTs must be an RFC 3339 date-time with an offset, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
   }
   const externalId = input.externalId ?? null;
-  if (externalId !== null && (typeof externalId !== 'string' || externalId.length === 0 || externalId.length > 255 || !isWellFormedText(externalId))) {
+  if (externalId !== null && !isText(externalId, 255)) {
     errors.add('externalId', 'INVALID_FIELD_VALUE', `externalId must be 1 to 255 characters; got ${describeValue(externalId)}.`);
   }
   errors.throwIfAny();

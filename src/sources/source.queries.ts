@@ -25,7 +25,7 @@ export async function listSources(em: EntityManager, organizationId: number, pag
     FeedbackSource,
     {
       organization: organizationId,
-      ...(filter.name ? { name: filter.name } : {}),
+      ...(typeof filter.name === 'string' ? { name: filter.name } : {}),
       ...(page.after ? { id: { $lt: Number(page.after[0]) } } : {}),
     },
     { orderBy: { id: 'desc' }, limit: page.limit + 1 },

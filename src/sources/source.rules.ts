@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
-import { describeValue, isWellFormedText } from '../validation/values.ts';
+import { describeValue, isText } from '../validation/values.ts';
 import { findSourceOrFail } from './source.queries.ts';
 import { FeedbackSource } from './source.entity.ts';
 
@@ -20,15 +20,15 @@ function checkSourceInput(input: SourceInput, creating: boolean): FieldErrors {
   const errors = new FieldErrors();
   const { name, type, description } = input;
   if (name !== undefined || creating) {
-    if (typeof name !== 'string' || name.trim().length === 0 || name.length > 255 || !isWellFormedText(name)) {
-      errors.add('name', 'INVALID_FIELD_VALUE', `name must be 1 to 255 characters; got ${describeValue(name)}.`);
+    if (!isText(name, 255, { allowBlank: false })) {
+      errors.add('name', 'INVALID_FIELD_VALUE', `name must be 1 to 255 characters, not only spaces; got ${describeValue(name)}.`);
     }
   }
   if (type !== undefined && type !== null && (typeof type !== 'string' || !SOURCE_TYPE.test(type))) {
     errors.add('type', 'INVALID_FIELD_VALUE', `type must be 1 to 64 characters of a-z, 0-9 and _; got ${describeValue(type)}.`);
   }
   if (type === null && !creating) errors.add('type', 'INVALID_FIELD_VALUE', 'type cannot be null; omit it to keep the current type.');
-  if (description !== undefined && description !== null && (typeof description !== 'string' || description.length > 2000 || !isWellFormedText(description))) {
+  if (description !== undefined && description !== null && !isText(description, 2000) && description !== '') {
     errors.add('description', 'INVALID_FIELD_VALUE', `description must be at most 2,000 characters; got ${describeValue(description)}.`);
   }
   return errors;

@@ -39,6 +39,23 @@ export function isWellFormedText(value: string): boolean {
   return !value.includes('\u0000') && value.isWellFormed();
 }
 
+/** Length in characters (code points), as SPEC and PostgreSQL's varchar count them, not UTF-16 units. */
+export function characterCount(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
+}
+
+/**
+ * A storable string of 1 to `max` characters; `allowBlank: false` also refuses whitespace only,
+ * for names people have to recognise in a list.
+ */
+export function isText(value: unknown, max: number, options: { allowBlank?: boolean } = {}): value is string {
+  if (typeof value !== 'string' || value.length === 0 || !isWellFormedText(value)) return false;
+  if (options.allowBlank === false && value.trim().length === 0) return false;
+  return value.length <= max || characterCount(value) <= max;
+}
+
 /** True when a string anywhere in the JSON value (keys included) is not storable text. */
 export function hasUnstorableText(value: unknown): boolean {
   if (typeof value === 'string') return !isWellFormedText(value);
