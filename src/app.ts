@@ -38,7 +38,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     const body = errorBody(error, request.id, config.publicUrl);
     reply.code(statusOf(error));
     // GraphQL clients get a GraphQL response whose error extensions hold the REST envelope's fields.
-    if (request.url.startsWith('/graphql')) return reply.type('application/graphql-response+json; charset=utf-8').send({ errors: [{ message: error.message, extensions: body }] });
+    if (request.url.split('?')[0] === '/graphql') return reply.type('application/graphql-response+json; charset=utf-8').send({ errors: [{ message: error.message, extensions: body }] });
     return reply.type('application/json; charset=utf-8').send({ error: body });
   };
 

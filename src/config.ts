@@ -60,7 +60,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
-    const got = present[variable];
+    // A connection URL may hold a password; the message must not print it.
+    const got = present[variable]?.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
     throw new ConfigError(`Invalid configuration: ${variable} ${issue?.message ?? 'is invalid'}${got === undefined ? '' : ` (got "${got}")`}.`);
   }
   const values = parsed.data;

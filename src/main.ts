@@ -1,6 +1,6 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { openDatabase } from './database/open.ts';
+import { DatabaseStartError, openDatabase } from './database/open.ts';
 import { bootstrapDevelopmentKey } from './organizations/bootstrap.ts';
 
 // Start-up: config → database (embedded or DATABASE_URL) → migrations → first-start token → listen.
@@ -13,7 +13,10 @@ try {
   process.exit(1);
 }
 
-const database = await openDatabase(config);
+const database = await openDatabase(config).catch((error: unknown) => {
+  console.error(new DatabaseStartError(error).message);
+  process.exit(1);
+});
 const app = await buildApp(config, database.orm);
 const firstKey = await bootstrapDevelopmentKey(database.orm.em.fork());
 await app.listen({ port: config.port, host: config.host });

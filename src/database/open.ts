@@ -2,6 +2,14 @@ import type { Config } from '../config.ts';
 import { startEmbeddedDatabase } from './embedded.ts';
 import { connectOrm, migrate, type MikroORM } from './orm.ts';
 
+/** The database could not be started or reached; the message is one line for the operator. */
+export class DatabaseStartError extends Error {
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+    super(`Cannot open the database: ${reason || 'unknown error'}`, { cause });
+  }
+}
+
 export interface Database {
   orm: MikroORM;
   /** Where the data lives, for the start-up banner: the external URL's host or the embedded data directory. */

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConfigError, loadConfig } from '../config.ts';
-import { openDatabase } from '../database/open.ts';
+import { DatabaseStartError, openDatabase } from '../database/open.ts';
 import { ApiKey } from './api-key.entity.ts';
 import { isScope, type Scope, scopes as allScopes } from './scopes.ts';
 import { createApiKey } from './tokens.ts';
@@ -47,7 +47,13 @@ function keyView(key: ApiKey) {
   };
 }
 
-async function run(em: EntityManager, argv: string[], out: (line: string) => void): Promise<void> {
+type Command =
+  | { name: 'create'; org: string; scopes: Scope[]; expiresAt: Date | null; json: boolean }
+  | { name: 'list'; org: string | undefined; json: boolean }
+  | { name: 'revoke'; id: number };
+
+/** Everything about the arguments is checked here, before any database is opened. */
+export function parseCommand(argv: string[]): Command {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -58,11 +64,27 @@ async function run(em: EntityManager, argv: string[], out: (line: string) => voi
     case 'create': {
       const org = values.org?.trim();
       if (!org || org.length > 255) throw new UsageError('create needs --org <name> (1 to 255 characters).');
-      const keyScopes = parseScopes(values.scopes);
       const expiresAt = values['expires-in'] ? new Date(Date.now() + parseDuration(values['expires-in'])) : null;
-      const { key, organization, token } = await createApiKey(em, org, keyScopes, expiresAt);
+      return { name: 'create', org, scopes: parseScopes(values.scopes), expiresAt, json: values.json };
+    }
+    case 'list':
+      return { name: 'list', org: values.org, json: values.json };
+    case 'revoke': {
+      const id = Number(rest[0]);
+      if (!Number.isSafeInteger(id) || id < 1) throw new UsageError('revoke needs the numeric id of a key (see npm run keys -- list).');
+      return { name: 'revoke', id };
+    }
+    default:
+      throw new UsageError(command ? `Unknown command "${command}".\n${USAGE}` : USAGE);
+  }
+}
+
+async function run(em: EntityManager, command: Command, out: (line: string) => void): Promise<void> {
+  switch (command.name) {
+    case 'create': {
+      const { key, organization, token } = await createApiKey(em, command.org, command.scopes, command.expiresAt);
       const result = { id: key.id, token, organization: { id: organization.id, name: organization.name }, scopes: key.scopes, expires_at: key.expiresAt?.toISOString() ?? null };
-      if (values.json) {
+      if (command.json) {
         out(JSON.stringify(result));
       } else {
         out(`Created API key ${key.id} for organization "${organization.name}" (scopes: ${key.scopes.join(' ')}; expires: ${result.expires_at ?? 'never'}).`);
@@ -72,8 +94,8 @@ async function run(em: EntityManager, argv: string[], out: (line: string) => voi
       return;
     }
     case 'list': {
-      const keys = await em.find(ApiKey, values.org ? { organization: { name: values.org } } : {}, { populate: ['organization'], orderBy: { id: 'asc' } });
-      if (values.json) {
+      const keys = await em.find(ApiKey, command.org ? { organization: { name: command.org } } : {}, { populate: ['organization'], orderBy: { id: 'asc' } });
+      if (command.json) {
         out(JSON.stringify(keys.map(keyView)));
         return;
       }
@@ -86,30 +108,29 @@ async function run(em: EntityManager, argv: string[], out: (line: string) => voi
       return;
     }
     case 'revoke': {
-      const id = Number(rest[0]);
-      if (!Number.isSafeInteger(id) || id < 1) throw new UsageError('revoke needs the numeric id of a key (see npm run keys -- list).');
-      const key = await em.findOne(ApiKey, { id });
-      if (!key) throw new UsageError(`No API key with id ${id}.`);
+      const key = await em.findOne(ApiKey, { id: command.id });
+      if (!key) throw new UsageError(`No API key with id ${command.id}.`);
       key.revokedAt ??= new Date();
       await em.flush();
-      out(`Revoked API key ${id}.`);
+      out(`Revoked API key ${command.id}.`);
       return;
     }
-    default:
-      throw new UsageError(command ? `Unknown command "${command}".\n${USAGE}` : USAGE);
   }
 }
 
 try {
+  const command = parseCommand(process.argv.slice(2));
   const config = loadConfig();
-  const database = await openDatabase(config);
+  const database = await openDatabase(config).catch((error: unknown) => {
+    throw new DatabaseStartError(error);
+  });
   try {
-    await run(database.orm.em.fork(), process.argv.slice(2), (line) => console.log(line));
+    await run(database.orm.em.fork(), command, (line) => console.log(line));
   } finally {
     await database.close();
   }
 } catch (error) {
-  if (error instanceof UsageError || error instanceof ConfigError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof DatabaseStartError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
     console.error(error.message);
     process.exit(2);
   }
