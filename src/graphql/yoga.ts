@@ -8,7 +8,7 @@ import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
 import { type Context, createContext } from './context.ts';
 import { schema } from './schema.ts';
 
-const GRAPHIQL_QUERY = `# Set your token in the Headers tab below, then run this query.
+const GRAPHIQL_QUERY = `# Paste your API token into x-api-token (Headers tab), then run.
 query Overview {
   viewer { organization { name } scopes }
   feedbackSources(first: 10) {
@@ -65,7 +65,8 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string) {
     graphiql: {
       title: 'Feedback gateway',
       defaultQuery: GRAPHIQL_QUERY,
-      headers: JSON.stringify({ 'x-api-token': 'paste-your-token-here' }, null, 2),
+      // Empty, not a placeholder: GraphiQL sends these headers with its introspection query, which needs no token.
+      headers: JSON.stringify({ 'x-api-token': '' }, null, 2),
       shouldPersistHeaders: true,
     },
     context: ({ req }) => createContext({ em: orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log }),

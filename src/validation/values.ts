@@ -70,5 +70,7 @@ export function hasUnstorableText(value: unknown): boolean {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  if (text.length <= 80) return text;
+  // Cut at a code point, so the message never holds half a surrogate pair.
+  return `${Array.from(text).slice(0, 77).join('')}...`;
 }
