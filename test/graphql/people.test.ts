@@ -4,6 +4,7 @@ import { Company } from '../../src/people/company.entity.ts';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { UnionMember } from '../helpers/payloads.ts';
 
 interface CompanyData {
   id: string;
@@ -25,25 +26,10 @@ interface PersonData {
   updatedAt: string;
 }
 
-interface FieldErrorData {
-  param: string;
-  code: string;
-  message: string;
-}
-
 /** A union member: the success type's fields or those of an Error type. */
-interface Payload {
-  __typename: string;
+interface Payload extends UnionMember {
   created?: boolean;
   person?: PersonData;
-  id?: string;
-  deleted?: boolean;
-  type?: string;
-  code?: string;
-  message?: string;
-  param?: string | null;
-  retryable?: boolean;
-  errors?: FieldErrorData[];
 }
 
 const PERSON = 'id email externalId firstName lastName phone boundary companyId company { id name domain } createdAt updatedAt';

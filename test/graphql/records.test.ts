@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import type { UnionMember } from '../helpers/payloads.ts';
 
 interface FieldData {
   category: string;
@@ -22,24 +23,9 @@ interface RecordData {
   person: { id: string; email: string | null; company: { id: string; name: string } | null } | null;
 }
 
-interface FieldErrorData {
-  param: string;
-  code: string;
-  message: string;
-}
-
 /** A union member: the success type's fields or those of an Error type. */
-interface Payload {
-  __typename: string;
+interface Payload extends UnionMember {
   record?: RecordData;
-  id?: string;
-  deleted?: boolean;
-  type?: string;
-  code?: string;
-  message?: string;
-  param?: string | null;
-  retryable?: boolean;
-  errors?: FieldErrorData[];
 }
 
 interface BatchPayload extends Payload {

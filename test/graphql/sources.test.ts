@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
 import { PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
+import type { UnionMember } from '../helpers/payloads.ts';
 
 let server: TestServer;
 let token: string;
@@ -18,19 +19,9 @@ interface Source {
   updatedAt: string;
 }
 
-interface Payload {
-  __typename: string;
+/** A union member: the success type's fields or those of an Error type. */
+interface Payload extends UnionMember {
   feedbackSource?: Source;
-  id?: string;
-  deleted?: boolean;
-  type?: string;
-  code?: string;
-  message?: string;
-  param?: string | null;
-  requestId?: string;
-  docUrl?: string;
-  retryable?: boolean;
-  errors?: { param: string; code: string; message: string }[];
 }
 
 interface Connection {
