@@ -7,6 +7,9 @@ import { createGraphQLServer } from './graphql/yoga.ts';
 import { viewerOf } from './http/auth.ts';
 import { errorBody, statusOf, toApiError } from './http/error-envelope.ts';
 import { requestIdOf } from './http/request-id.ts';
+import { openApiDocument } from './rest/openapi.ts';
+import { REST_PREFIX, registerRestRoutes } from './rest/register.ts';
+import { restRoutes } from './rest/routes.ts';
 import type { Viewer } from './organizations/viewer.ts';
 
 declare module 'fastify' {
@@ -26,6 +29,17 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     bodyLimit: BODY_LIMIT,
   });
   const errorDocs = renderErrorDocs();
+  const openApi = JSON.stringify(openApiDocument(restRoutes, config.publicUrl));
+
+  // JSON only: a text/plain body is UNSUPPORTED_MEDIA_TYPE, not a string to validate. An empty body
+  // sent with a JSON content type (common on DELETE) counts as no body rather than broken JSON.
+  app.removeAllContentTypeParsers();
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text === '') return done(null, undefined);
+    parseJson(request, text, done);
+  });
 
   app.decorateRequest('viewer', null);
   // First hook: every response, including errors and unknown routes, names its request.
@@ -63,6 +77,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     }
   });
   app.get('/docs/errors', async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorDocs));
+  app.get(`${REST_PREFIX}/openapi.json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
 
   await app.register(async (api) => {
     // Authentication runs before every API route; a request without credentials reaches GraphQL
@@ -70,6 +85,8 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     api.addHook('preHandler', async (request) => {
       request.viewer = await viewerOf(orm.em.fork(), request.headers);
     });
+
+    registerRestRoutes(api, restRoutes, { orm, publicUrl: config.publicUrl });
 
     const graphql = createGraphQLServer(orm, config.publicUrl);
     api.route({

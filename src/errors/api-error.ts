@@ -95,3 +95,20 @@ export class FieldErrors {
     if (this.list.length > 0) throw ValidationError.fromFieldErrors(this.list);
   }
 }
+
+const classByType = {
+  authentication_error: AuthenticationError,
+  permission_error: PermissionError,
+  validation_error: ValidationError,
+  not_found_error: NotFoundError,
+  conflict_error: ConflictError,
+  server_error: ServerError,
+} as const;
+
+/** Rebuilds an error from its serialised fields (a GraphQL union member), typed by the catalog. */
+export function apiErrorFromFields(code: ErrorCode, fields: { message: string; param: string | null; suggestion: string; errors?: FieldError[] }): ApiError {
+  const type = errorCatalog[code].type;
+  if (type === 'rate_limit_error') return new RateLimitError(0, fields);
+  if (type === 'validation_error') return new ValidationError(code, { ...fields, errors: fields.errors ?? [] });
+  return new classByType[type](code, fields);
+}

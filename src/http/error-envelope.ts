@@ -31,16 +31,16 @@ export function toApiError(error: unknown): { error: ApiError; unexpected: boole
   const fastifyCode = (error as { code?: unknown } | null)?.code;
   switch (fastifyCode) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { error: new ValidationError('PAYLOAD_TOO_LARGE'), unexpected: false };
+      return { error: new ValidationError('PAYLOAD_TOO_LARGE', { param: 'body' }), unexpected: false };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { error: new ValidationError('UNSUPPORTED_MEDIA_TYPE'), unexpected: false };
+      return { error: new ValidationError('UNSUPPORTED_MEDIA_TYPE', { param: 'body' }), unexpected: false };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return { error: new ValidationError('INVALID_JSON'), unexpected: false };
+      return { error: new ValidationError('INVALID_JSON', { param: 'body' }), unexpected: false };
   }
   if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
-    return { error: new ValidationError('INVALID_JSON', { message: `The request body is not valid JSON: ${error.message}` }), unexpected: false };
+    return { error: new ValidationError('INVALID_JSON', { param: 'body', message: `The request body is not valid JSON: ${error.message}` }), unexpected: false };
   }
   if (isDatabaseUnavailable(error)) return { error: new ServerError('DATABASE_UNAVAILABLE'), unexpected: false };
   return { error: new ServerError('INTERNAL_ERROR'), unexpected: true };

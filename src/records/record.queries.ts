@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import type { Page } from '../graphql/pagination.ts';
+import { findSourceOrFail } from '../sources/source.queries.ts';
 import { FeedbackRecord } from './record.entity.ts';
 import type { RecordDraft } from './record.rules.ts';
 
@@ -9,11 +10,15 @@ export function recordNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('RECORD_NOT_FOUND', { param, message: `No feedback record with id ${id}.` });
 }
 
-/** With `sourceId`, a record of another source is as missing as one that never existed. */
+/**
+ * With `sourceId`, a record of another source is as missing as one that never existed, and a
+ * missing source is named as such.
+ */
 export async function findRecordOrFail(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<FeedbackRecord> {
   const record = await em.findOne(FeedbackRecord, { id, organization: organizationId, ...(sourceId === null ? {} : { source: sourceId }) });
-  if (!record) throw recordNotFound(id);
-  return record;
+  if (record) return record;
+  if (sourceId !== null) await findSourceOrFail(em, organizationId, sourceId, 'sourceId');
+  throw recordNotFound(id);
 }
 
 export async function findExistingPeopleIds(em: EntityManager, organizationId: number, ids: number[]): Promise<Set<number>> {

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { MikroORM } from '../database/orm.ts';
+import { apiErrorFromFields, AuthenticationError, type FieldError } from '../errors/api-error.ts';
+import type { ErrorCode } from '../errors/catalog.ts';
+import { createContext } from '../graphql/context.ts';
+import { toApiError } from '../http/error-envelope.ts';
+import { executeOperation } from './operation.ts';
+import { restParams } from './params.ts';
+import type { RestRoute } from './route.ts';
+import { parseRequestPart } from './validation.ts';
+
+export const REST_PREFIX = '/v3/rest';
+
+interface UnionError {
+  __typename: string;
+  code: ErrorCode;
+  message: string;
+  param: string | null;
+  suggestion: string;
+  errors?: FieldError[];
+}
+
+function isUnionError(value: unknown): value is UnionError {
+  return typeof value === 'object' && value !== null && 'code' in value && '__typename' in value;
+}
+
+/** Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome. */
+export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string }): void {
+  for (const route of routes) {
+    const params = z.strictObject(route.params ?? {});
+    const query = z.strictObject(route.query ?? {});
+    app.route({
+      method: route.method,
+      url: REST_PREFIX + route.path.replace(/\{(\w+)\}/g, ':$1'),
+      handler: async (request, reply) => {
+        // Credentials come before input checks: a client without a token learns that first.
+        if (!request.viewer) throw new AuthenticationError('API_TOKEN_MISSING');
+        const input = {
+          params: parseRequestPart(params, request.params, 'path'),
+          query: parseRequestPart(query, request.query, 'query'),
+          body: route.body ? parseRequestPart(route.body, request.body, 'body') : undefined,
+        };
+        const context = createContext({ em: deps.orm.em, viewer: request.viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log });
+        const result = await executeOperation(route.document, route.variables(input), context);
+
+        const [first] = result.errors ?? [];
+        if (first) {
+          const { error, unexpected } = toApiError(first.originalError ?? first);
+          if (unexpected) request.log.error({ err: first.originalError ?? first }, 'unexpected error in REST operation');
+          throw restParams(error, route.paramNames ?? {});
+        }
+        const data = result.data ?? {};
+        const payload = Object.values(data)[0];
+        if (isUnionError(payload)) {
+          throw restParams(apiErrorFromFields(payload.code, payload), route.paramNames ?? {});
+        }
+        const response = route.respond(data);
+        return reply.code(response.status).send(response.body);
+      },
+    });
+  }
+}
