@@ -1,5 +1,6 @@
 import { defineConfig } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { IdempotencyKeySchema } from './src/idempotency/idempotency-key.entity.ts';
 import { ApiKeySchema } from './src/organizations/api-key.entity.ts';
 import { OrganizationSchema } from './src/organizations/organization.entity.ts';
 import { CompanySchema } from './src/people/company.entity.ts';
@@ -10,7 +11,7 @@ import { FeedbackSourceSchema } from './src/sources/source.entity.ts';
 /** Shared by the server, the keys CLI, the tests and the MikroORM CLI (`--config ./mikro-orm.config.ts`). */
 export default defineConfig({
   clientUrl: process.env.DATABASE_URL,
-  entities: [OrganizationSchema, ApiKeySchema, FeedbackSourceSchema, CompanySchema, PersonSchema, FeedbackRecordSchema],
+  entities: [OrganizationSchema, ApiKeySchema, FeedbackSourceSchema, CompanySchema, PersonSchema, FeedbackRecordSchema, IdempotencyKeySchema],
   extensions: [Migrator],
   migrations: {
     path: './src/database/migrations',

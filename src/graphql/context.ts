@@ -11,10 +11,13 @@ export interface Context {
   requestId: string;
   publicUrl: string;
   log: FastifyBaseLogger;
+  /** Set when a mutation failed, so an idempotent request does not store its response. */
+  failed: boolean;
 }
 
-export function createContext(base: Context): Context {
-  return { ...base, em: base.em.fork() };
+/** Forks the EntityManager, unless it already runs an idempotent request's transaction, which the operation must join. */
+export function createContext(base: Omit<Context, 'failed'>): Context {
+  return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), failed: false };
 }
 
 /** Every data field calls this first: no token means API_TOKEN_MISSING, a missing scope INSUFFICIENT_SCOPE. */

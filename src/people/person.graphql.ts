@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, PermissionError, ValidationError } from '
 import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
 import { parseId } from '../graphql/ids.ts';
+import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { Company } from './company.entity.ts';
@@ -133,20 +134,20 @@ builder.mutationFields((t) => ({
   upsertPerson: t.field({
     type: UpsertPersonPayload,
     args: { input: t.arg({ type: UpsertPersonInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const viewer = authorize(ctx, 'people:write');
-      const { person, created } = await upsertPerson(ctx.em, viewer.organizationId, input);
-      return new UpsertPersonSuccess(person, created);
-    },
+    resolve: (_root, { input }, ctx) =>
+      mutate(ctx, 'people:write', async (em, viewer) => {
+        const { person, created } = await upsertPerson(em, viewer.organizationId, input);
+        return new UpsertPersonSuccess(person, created);
+      }),
   }),
   deletePerson: t.field({
     type: DeletePersonPayload,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const viewer = authorize(ctx, 'people:write');
-      const id = parseId(args.id, 'id');
-      await ctx.em.transactional((em) => deletePerson(em, viewer.organizationId, id));
-      return new DeletePersonSuccess(id);
-    },
+    resolve: (_root, args, ctx) =>
+      mutate(ctx, 'people:write', async (em, viewer) => {
+        const id = parseId(args.id, 'id');
+        await deletePerson(em, viewer.organizationId, id);
+        return new DeletePersonSuccess(id);
+      }),
   }),
 }));

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError, PermissionError, ValidationError } from '
 import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
+import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { PersonRef } from '../people/person.graphql.ts';
@@ -188,34 +189,31 @@ builder.mutationFields((t) => ({
   ingestRecord: t.field({
     type: IngestRecordPayload,
     args: { sourceId: t.arg.id({ required: true }), input: t.arg({ type: IngestRecordInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const viewer = authorize(ctx, 'records:write');
-      const sourceId = parseId(args.sourceId, 'sourceId');
-      const [result] = await ctx.em.transactional((em) => ingestRecords(em, viewer.organizationId, sourceId, [args.input]));
-      if (result instanceof Error) throw result;
-      return new IngestRecordSuccess(result as FeedbackRecord);
-    },
+    resolve: (_root, args, ctx) =>
+      mutate(ctx, 'records:write', async (em, viewer) => {
+        const [result] = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), [args.input]);
+        if (result instanceof Error) throw result;
+        return new IngestRecordSuccess(result as FeedbackRecord);
+      }),
   }),
   ingestRecords: t.field({
     type: IngestRecordsPayload,
     description: `Ingests up to ${MAX_BATCH} records into one source; each succeeds or fails on its own.`,
     args: { sourceId: t.arg.id({ required: true }), records: t.arg({ type: [IngestRecordInput], required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const viewer = authorize(ctx, 'records:write');
-      const sourceId = parseId(args.sourceId, 'sourceId');
-      const results = await ctx.em.transactional((em) => ingestRecords(em, viewer.organizationId, sourceId, args.records));
-      return new IngestRecordsSuccess(results.map((result) => (result instanceof Error ? result : new IngestRecordSuccess(result))));
-    },
+    resolve: (_root, args, ctx) =>
+      mutate(ctx, 'records:write', async (em, viewer) => {
+        const results = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), args.records);
+        return new IngestRecordsSuccess(results.map((result) => (result instanceof Error ? result : new IngestRecordSuccess(result))));
+      }),
   }),
   deleteRecord: t.field({
     type: DeleteRecordPayload,
     args: { id: t.arg.id({ required: true }), sourceId: t.arg.id({ description: 'When given, the record must belong to this source.' }) },
-    resolve: async (_root, args, ctx) => {
-      const viewer = authorize(ctx, 'records:write');
-      const id = parseId(args.id, 'id');
-      const sourceId = parseOptionalId(args.sourceId, 'sourceId');
-      await ctx.em.transactional((em) => deleteRecord(em, viewer.organizationId, id, sourceId));
-      return new DeleteRecordSuccess(id);
-    },
+    resolve: (_root, args, ctx) =>
+      mutate(ctx, 'records:write', async (em, viewer) => {
+        const id = parseId(args.id, 'id');
+        await deleteRecord(em, viewer.organizationId, id, parseOptionalId(args.sourceId, 'sourceId'));
+        return new DeleteRecordSuccess(id);
+      }),
   }),
 }));

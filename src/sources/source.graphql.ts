@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError, PermissionError, ValidationError } from '
 import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
 import { parseId } from '../graphql/ids.ts';
+import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { FeedbackSource } from './source.entity.ts';
@@ -100,19 +101,14 @@ builder.mutationFields((t) => ({
   createFeedbackSource: t.field({
     type: CreateFeedbackSourcePayload,
     args: { input: t.arg({ type: FeedbackSourceInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const viewer = authorize(ctx, 'sources:write');
-      return new CreateFeedbackSourceSuccess(await ctx.em.transactional((em) => createSource(em, viewer.organizationId, input)));
-    },
+    resolve: (_root, { input }, ctx) =>
+      mutate(ctx, 'sources:write', async (em, viewer) => new CreateFeedbackSourceSuccess(await createSource(em, viewer.organizationId, input))),
   }),
   updateFeedbackSource: t.field({
     type: UpdateFeedbackSourcePayload,
     args: { id: t.arg.id({ required: true }), input: t.arg({ type: FeedbackSourceInput, required: true }) },
-    resolve: async (_root, { id, input }, ctx) => {
-      const viewer = authorize(ctx, 'sources:write');
-      const sourceId = parseId(id, 'id');
-      return new UpdateFeedbackSourceSuccess(await ctx.em.transactional((em) => updateSource(em, viewer.organizationId, sourceId, input)));
-    },
+    resolve: (_root, { id, input }, ctx) =>
+      mutate(ctx, 'sources:write', async (em, viewer) => new UpdateFeedbackSourceSuccess(await updateSource(em, viewer.organizationId, parseId(id, 'id'), input))),
   }),
   deleteFeedbackSource: t.field({
     type: DeleteFeedbackSourcePayload,
@@ -120,11 +116,11 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true }),
       cascade: t.arg.boolean({ defaultValue: false, description: 'Also delete the source\'s records.' }),
     },
-    resolve: async (_root, { id, cascade }, ctx) => {
-      const viewer = authorize(ctx, 'sources:write');
-      const sourceId = parseId(id, 'id');
-      await ctx.em.transactional((em) => deleteSource(em, viewer.organizationId, sourceId, cascade ?? false));
-      return new DeleteFeedbackSourceSuccess(sourceId);
-    },
+    resolve: (_root, { id, cascade }, ctx) =>
+      mutate(ctx, 'sources:write', async (em, viewer) => {
+        const sourceId = parseId(id, 'id');
+        await deleteSource(em, viewer.organizationId, sourceId, cascade ?? false);
+        return new DeleteFeedbackSourceSuccess(sourceId);
+      }),
   }),
 }));

@@ -44,7 +44,8 @@ export async function createDatabase(serverUrl: string = inject('serverUrl')): P
 /** A real server on a real PostgreSQL database of its own, reached over HTTP. */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const url = await createDatabase(inject('serverUrl'));
-  const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, ...env });
+  // Limits are off unless a test sets them: suites send far more than 100 requests a minute.
+  const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0', ...env });
   const orm = await connectOrm(url);
   const app = await buildApp(config, orm);
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '../database/orm.ts';
+import { query, sql } from '../database/sql.ts';
+import { ConflictError, ValidationError } from '../errors/api-error.ts';
+
+const PRINTABLE_ASCII = /^[\x20-\x7E]{1,255}$/;
+
+/** The request's Idempotency-Key, null when none was sent; malformed keys are refused. */
+export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | null {
+  const value = headers['idempotency-key'];
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !PRINTABLE_ASCII.test(value)) {
+    throw new ValidationError('INVALID_IDEMPOTENCY_KEY', {
+      param: 'Idempotency-Key',
+      message: `The Idempotency-Key header must be 1 to 255 printable ASCII characters; got ${typeof value === 'string' ? `${value.length} characters` : 'several values'}.`,
+    });
+  }
+  return value;
+}
+
+/** Key order and whitespace do not make a retry's body "different". */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).filter(([, item]) => item !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(canonical(request)).digest('hex');
+}
+
+/** A transaction-scoped advisory lock per (organization, key): held while the first request runs. */
+function lockId(organizationId: number, key: string): string {
+  return createHash('sha256').update(`${organizationId}\u0000${key}`).digest().readBigInt64BE().toString();
+}
+
+export interface StoredResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface IdempotentRequest {
+  organizationId: number;
+  key: string;
+  method: string;
+  path: string;
+  hash: string;
+  ttlSeconds: number;
+}
+
+interface StoredRow {
+  method: string;
+  path: string;
+  request_hash: string;
+  status: number;
+  content_type: string;
+  response_body: string;
+}
+
+/**
+ * Runs a write at most once per key. The write and its stored response commit in one transaction,
+ * so a crash leaves either both or neither; a failed write (thrown, or `store: false`) stores
+ * nothing and the key stays free. A second request while the first runs is told so, not queued.
+ */
+export async function runIdempotent(
+  orm: MikroORM,
+  request: IdempotentRequest,
+  write: (em: EntityManager) => Promise<StoredResponse & { store: boolean }>,
+): Promise<{ response: StoredResponse; replayed: boolean }> {
+  return await orm.em.fork().transactional(async (em) => {
+    const [lock] = await query(em, sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${lockId(request.organizationId, request.key)}::bigint) as "locked"`);
+    if (!lock?.locked) {
+      throw new ConflictError('IDEMPOTENCY_KEY_IN_PROGRESS', { param: 'Idempotency-Key', message: `A request with Idempotency-Key "${request.key}" is still being processed.` });
+    }
+    const [stored] = await query(
+      em,
+      sql<StoredRow>`select "method", "path", "request_hash", "status", "content_type", "response_body" from "idempotency_key"
+        where "organization_id" = ${request.organizationId} and "key" = ${request.key} and "expires_at" > now()`,
+    );
+    if (stored) {
+      if (stored.method !== request.method || stored.path !== request.path) {
+        throw new ConflictError('IDEMPOTENCY_KEY_REUSE', {
+          param: 'Idempotency-Key',
+          message: `Idempotency-Key "${request.key}" was used for ${stored.method} ${stored.path}, not ${request.method} ${request.path}.`,
+        });
+      }
+      if (stored.request_hash !== request.hash) {
+        throw new ConflictError('IDEMPOTENCY_KEY_MISMATCH', { param: 'Idempotency-Key', message: `Idempotency-Key "${request.key}" was used with a different request body.` });
+      }
+      return { response: { status: stored.status, contentType: stored.content_type, body: stored.response_body }, replayed: true };
+    }
+    const response = await write(em);
+    if (response.store) {
+      await query(
+        em,
+        sql`insert into "idempotency_key" ("organization_id", "key", "method", "path", "request_hash", "status", "content_type", "response_body", "created_at", "expires_at")
+          values (${request.organizationId}, ${request.key}, ${request.method}, ${request.path}, ${request.hash}, ${response.status}, ${response.contentType}, ${response.body},
+            now(), now() + make_interval(secs => ${request.ttlSeconds}))
+          on conflict ("organization_id", "key") do update set
+            "method" = excluded."method", "path" = excluded."path", "request_hash" = excluded."request_hash", "status" = excluded."status",
+            "content_type" = excluded."content_type", "response_body" = excluded."response_body", "created_at" = excluded."created_at", "expires_at" = excluded."expires_at"`,
+      );
+    }
+    return { response, replayed: false };
+  });
+}
+
+/** Deletes expired keys; the server runs it periodically so stored responses do not pile up. */
+export async function purgeExpiredKeys(em: EntityManager): Promise<number> {
+  const [row] = await query(em, sql<{ count: string }>`with "purged" as (delete from "idempotency_key" where "expires_at" <= now() returning 1) select count(*) as "count" from "purged"`);
+  return Number(row?.count ?? 0);
+}
