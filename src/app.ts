@@ -3,10 +3,13 @@ import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
 import { NotFoundError, type ApiError } from './errors/api-error.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
-import { createGraphQLServer } from './graphql/yoga.ts';
-import { viewerOf } from './http/auth.ts';
+import { registerGraphQLRoute } from './graphql/route.ts';
 import { errorBody, statusOf, toApiError } from './http/error-envelope.ts';
+import { registerHealthRoutes } from './http/health.ts';
+import { apiPipeline } from './http/pipeline.ts';
+import { createRateLimiter } from './http/rate-limit.ts';
 import { requestIdOf } from './http/request-id.ts';
+import { purgeExpiredKeys } from './idempotency/idempotency.ts';
 import { openApiDocument } from './rest/openapi.ts';
 import { REST_PREFIX, registerRestRoutes } from './rest/register.ts';
 import { restRoutes } from './rest/routes.ts';
@@ -42,10 +45,13 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   });
 
   app.decorateRequest('viewer', null);
-  // First hook: every response, including errors and unknown routes, names its request.
+  // First hook: every response, including errors and unknown routes, names its request and echoes
+  // the client's Idempotency-Key.
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
     reply.header('correlation-id', request.id);
+    const key = request.headers['idempotency-key'];
+    if (typeof key === 'string' && /^[\x20-\x7E]*$/.test(key)) reply.header('Idempotency-Key', key);
   });
 
   const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError) => {
@@ -65,35 +71,27 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     sendError(request, reply, new NotFoundError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${request.url.split('?')[0]}.` })),
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await orm.em.getConnection().execute('select 1');
-      const pending = await orm.migrator.getPending();
-      if (pending.length > 0) return reply.code(503).send({ status: 'unavailable', reason: `${pending.length} migrations pending` });
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
-    }
-  });
+  registerHealthRoutes(app, orm);
   app.get('/docs/errors', async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorDocs));
   app.get(`${REST_PREFIX}/openapi.json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
 
+  const limiter = createRateLimiter(config.rateLimitPerMinute, config.redisUrl, app.log);
+  const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds };
   await app.register(async (api) => {
-    // Authentication runs before every API route; a request without credentials reaches GraphQL
-    // (GraphiQL and introspection are public) and is refused field by field there.
-    api.addHook('preHandler', async (request) => {
-      request.viewer = await viewerOf(orm.em.fork(), request.headers);
-    });
+    // Authentication and the rate limit run before every API route. A request without credentials
+    // still reaches GraphQL (GraphiQL and introspection are public) and is refused field by field.
+    api.addHook('preHandler', apiPipeline(orm, limiter));
+    registerRestRoutes(api, restRoutes, routeDeps);
+    registerGraphQLRoute(api, routeDeps);
+  });
 
-    registerRestRoutes(api, restRoutes, { orm, publicUrl: config.publicUrl });
-
-    const graphql = createGraphQLServer(orm, config.publicUrl);
-    api.route({
-      url: graphql.graphqlEndpoint,
-      method: ['GET', 'POST'],
-      handler: (request, reply) => graphql.handleNodeRequestAndResponse(request, reply, { req: request, reply }),
-    });
+  // Stored idempotent responses are dropped once they expire, by whichever instance gets there first.
+  const purge = setInterval(() => {
+    purgeExpiredKeys(orm.em.fork()).catch((error: unknown) => app.log.warn({ err: error }, 'could not purge expired idempotency keys'));
+  }, 60_000).unref();
+  app.addHook('onClose', async () => {
+    clearInterval(purge);
+    await limiter?.close();
   });
 
   return app;

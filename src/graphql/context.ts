@@ -11,13 +11,16 @@ export interface Context {
   requestId: string;
   publicUrl: string;
   log: FastifyBaseLogger;
-  /** Set when a mutation failed, so an idempotent request does not store its response. */
-  failed: boolean;
+  /**
+   * Marked when a mutation failed, so an idempotent request does not store its response. An object,
+   * so that copies of the context (GraphQL Yoga extends it) share it.
+   */
+  outcome: { failed: boolean };
 }
 
 /** Forks the EntityManager, unless it already runs an idempotent request's transaction, which the operation must join. */
-export function createContext(base: Omit<Context, 'failed'>): Context {
-  return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), failed: false };
+export function createContext(base: Omit<Context, 'outcome'>): Context {
+  return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), outcome: { failed: false } };
 }
 
 /** Every data field calls this first: no token means API_TOKEN_MISSING, a missing scope INSUFFICIENT_SCOPE. */

@@ -12,7 +12,7 @@ export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityMa
     const viewer = authorize(ctx, scope);
     return await ctx.em.transactional((em) => write(em, viewer));
   } catch (error) {
-    ctx.failed = true;
+    ctx.outcome.failed = true;
     throw error;
   }
 }

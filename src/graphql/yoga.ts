@@ -69,7 +69,10 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string) {
       headers: JSON.stringify({ 'x-api-token': '' }, null, 2),
       shouldPersistHeaders: true,
     },
-    context: ({ req }) => createContext({ em: orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log }),
+    context: ({ req }) => {
+      req.graphqlContext = createContext({ em: req.transaction ?? orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log });
+      return req.graphqlContext;
+    },
     plugins: [useApiErrors()],
   });
 }

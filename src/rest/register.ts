@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { MikroORM } from '../database/orm.ts';
@@ -5,12 +6,14 @@ import { apiErrorFromFields, AuthenticationError, type FieldError } from '../err
 import type { ErrorCode } from '../errors/catalog.ts';
 import { createContext } from '../graphql/context.ts';
 import { toApiError } from '../http/error-envelope.ts';
+import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
 import { executeOperation } from './operation.ts';
 import { restParams } from './params.ts';
 import type { RestRoute } from './route.ts';
 import { parseRequestPart } from './validation.ts';
 
 export const REST_PREFIX = '/v3/rest';
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 interface UnionError {
   __typename: string;
@@ -25,8 +28,11 @@ function isUnionError(value: unknown): value is UnionError {
   return typeof value === 'object' && value !== null && 'code' in value && '__typename' in value;
 }
 
-/** Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome. */
-export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string }): void {
+/**
+ * Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome.
+ * A write with an Idempotency-Key runs inside the transaction that stores its response.
+ */
+export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number }): void {
   for (const route of routes) {
     const params = z.strictObject(route.params ?? {});
     const query = z.strictObject(route.query ?? {});
@@ -36,27 +42,46 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
       handler: async (request, reply) => {
         // Credentials come before input checks: a client without a token learns that first.
         if (!request.viewer) throw new AuthenticationError('API_TOKEN_MISSING');
+        const key = WRITE_METHODS.has(route.method) ? idempotencyKeyOf(request.headers) : null;
         const input = {
           params: parseRequestPart(params, request.params, 'path'),
           query: parseRequestPart(query, request.query, 'query'),
           body: route.body ? parseRequestPart(route.body, request.body, 'body') : undefined,
         };
-        const context = createContext({ em: deps.orm.em, viewer: request.viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log });
-        const result = await executeOperation(route.document, route.variables(input), context);
+        const viewer = request.viewer;
+        const run = async (em: EntityManager) => {
+          const context = createContext({ em, viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log });
+          const result = await executeOperation(route.document, route.variables(input), context);
+          const [first] = result.errors ?? [];
+          if (first) {
+            const { error, unexpected } = toApiError(first.originalError ?? first);
+            if (unexpected) request.log.error({ err: first.originalError ?? first }, 'unexpected error in REST operation');
+            throw restParams(error, route.paramNames ?? {});
+          }
+          const data = result.data ?? {};
+          const payload = Object.values(data)[0];
+          if (isUnionError(payload)) throw restParams(apiErrorFromFields(payload.code, payload), route.paramNames ?? {});
+          return route.respond(data);
+        };
 
-        const [first] = result.errors ?? [];
-        if (first) {
-          const { error, unexpected } = toApiError(first.originalError ?? first);
-          if (unexpected) request.log.error({ err: first.originalError ?? first }, 'unexpected error in REST operation');
-          throw restParams(error, route.paramNames ?? {});
+        if (key === null) {
+          const response = await run(deps.orm.em);
+          return reply.code(response.status).send(response.body);
         }
-        const data = result.data ?? {};
-        const payload = Object.values(data)[0];
-        if (isUnionError(payload)) {
-          throw restParams(apiErrorFromFields(payload.code, payload), route.paramNames ?? {});
-        }
-        const response = route.respond(data);
-        return reply.code(response.status).send(response.body);
+        const idempotent = {
+          organizationId: viewer.organizationId,
+          key,
+          method: route.method,
+          path: request.url.split('?')[0] ?? request.url,
+          hash: requestHash({ query: request.query, body: request.body }),
+          ttlSeconds: deps.idempotencyTtlSeconds,
+        };
+        const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {
+          const { status, body } = await run(em);
+          return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body), store: true };
+        });
+        if (replayed) reply.header('Idempotency-Replayed', 'true');
+        return reply.code(response.status).type(response.contentType).send(response.body);
       },
     });
   }

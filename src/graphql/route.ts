@@ -1,0 +1,66 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { getOperationAST, parse } from 'graphql';
+import type { MikroORM } from '../database/orm.ts';
+import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
+import type { Context } from './context.ts';
+import { createGraphQLServer } from './yoga.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** An idempotent mutation's transaction, which the GraphQL context joins. */
+    transaction: EntityManager | null;
+    graphqlContext: Context | null;
+  }
+}
+
+function isMutation(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || !('query' in body) || typeof body.query !== 'string') return false;
+  try {
+    const operationName = 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : null;
+    return getOperationAST(parse(body.query), operationName)?.operation === 'mutation';
+  } catch {
+    return false;
+  }
+}
+
+function forwardedHeaders(request: FastifyRequest): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    // The body is re-serialised, so its original length and encoding no longer apply.
+    if (value === undefined || name === 'content-length' || name === 'transfer-encoding') continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+/**
+ * GraphQL at /graphql (GET and POST, GraphiQL on GET). A mutation sent with an Idempotency-Key runs
+ * inside the transaction that stores its response; only a response without errors is stored.
+ */
+export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number }): void {
+  const yoga = createGraphQLServer(deps.orm, deps.publicUrl);
+  app.decorateRequest('transaction', null);
+  app.decorateRequest('graphqlContext', null);
+  app.route({
+    url: yoga.graphqlEndpoint,
+    method: ['GET', 'POST'],
+    handler: async (request, reply) => {
+      const key = request.method === 'POST' ? idempotencyKeyOf(request.headers) : null;
+      const viewer = request.viewer;
+      if (key === null || viewer === null || !isMutation(request.body)) return yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+
+      const idempotent = { organizationId: viewer.organizationId, key, method: 'POST', path: yoga.graphqlEndpoint, hash: requestHash(request.body), ttlSeconds: deps.idempotencyTtlSeconds };
+      const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {
+        request.transaction = em;
+        const init = { method: 'POST', headers: forwardedHeaders(request), body: JSON.stringify(request.body) };
+        const result = await yoga.fetch(`http://localhost${yoga.graphqlEndpoint}`, init, { req: request, reply });
+        const body = await result.text();
+        const failed = !result.ok || (request.graphqlContext?.outcome.failed ?? true) || 'errors' in (JSON.parse(body) as object);
+        return { status: result.status, contentType: result.headers.get('content-type') ?? 'application/json', body, store: !failed };
+      });
+      if (replayed) reply.header('Idempotency-Replayed', 'true');
+      return reply.code(response.status).type(response.contentType).send(response.body);
+    },
+  });
+}

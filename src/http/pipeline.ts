@@ -1,0 +1,24 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { MikroORM } from '../database/orm.ts';
+import { AuthenticationError } from '../errors/api-error.ts';
+import { viewerOf } from './auth.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/**
+ * What every API request passes before its route: authentication, then the rate limit. A request
+ * whose token is refused is still counted, against its client address, so guessing tokens is
+ * limited too; its refusal is raised only after counting.
+ */
+export function apiPipeline(orm: MikroORM, limiter: RateLimiter | null) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    let refusal: AuthenticationError | null = null;
+    try {
+      request.viewer = await viewerOf(orm.em.fork(), request.headers);
+    } catch (error) {
+      if (!(error instanceof AuthenticationError)) throw error;
+      refusal = error;
+    }
+    await limiter?.consume(request.viewer ? `token:${request.viewer.apiKeyId}` : `address:${request.ip}`, reply);
+    if (refusal) throw refusal;
+  };
+}
