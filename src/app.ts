@@ -6,6 +6,7 @@ import { renderErrorDocs } from './errors/docs-page.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
 import { errorBody, statusOf, toApiError } from './http/error-envelope.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
 import { apiPipeline } from './http/pipeline.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
 import { requestIdOf } from './http/request-id.ts';
@@ -28,7 +29,8 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     genReqId: requestIdOf,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // One line per request, written in onResponse below, instead of Fastify's two.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
   });
   const errorDocs = renderErrorDocs();
@@ -72,11 +74,30 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   );
 
   registerHealthRoutes(app, orm);
+  const metrics = createMetrics(orm);
+  registerMetricsRoute(app, metrics);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+    // Who and what, never the token itself: the organization and the key's id.
+    request.log.info(
+      {
+        organization_id: request.viewer?.organizationId,
+        api_key_id: request.viewer?.apiKeyId,
+        method: request.method,
+        route,
+        operation: request.graphqlContext?.outcome.operation,
+        status: reply.statusCode,
+        duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
   app.get('/docs/errors', async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorDocs));
   app.get(`${REST_PREFIX}/openapi.json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
 
   const limiter = createRateLimiter(config.rateLimitPerMinute, config.redisUrl, app.log);
-  const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds };
+  const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics };
   await app.register(async (api) => {
     // Authentication and the rate limit run before every API route. A request without credentials
     // still reaches GraphQL (GraphiQL and introspection are public) and is refused field by field.

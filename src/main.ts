@@ -17,7 +17,11 @@ const database = await openDatabase(config).catch((error: unknown) => {
   console.error(new DatabaseStartError(error).message);
   process.exit(1);
 });
-const app = await buildApp(config, database.orm);
+// JSON lines for log collectors; readable lines when a person watches the terminal.
+const logger = process.stdout.isTTY
+  ? { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } } }
+  : { level: config.logLevel };
+const app = await buildApp(config, database.orm, { logger });
 const firstKey = await bootstrapDevelopmentKey(database.orm.em.fork());
 await app.listen({ port: config.port, host: config.host });
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Metrics } from '../http/metrics.ts';
 import { AuthenticationError } from '../errors/api-error.ts';
 import type { Scope } from '../organizations/scopes.ts';
 import { assertScope, type Viewer } from '../organizations/viewer.ts';
@@ -11,11 +12,12 @@ export interface Context {
   requestId: string;
   publicUrl: string;
   log: FastifyBaseLogger;
+  metrics: Metrics;
   /**
    * Marked when a mutation failed, so an idempotent request does not store its response. An object,
    * so that copies of the context (GraphQL Yoga extends it) share it.
    */
-  outcome: { failed: boolean };
+  outcome: { failed: boolean; operation?: string };
 }
 
 /** Forks the EntityManager, unless it already runs an idempotent request's transaction, which the operation must join. */

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getOperationAST, parse } from 'graphql';
 import type { MikroORM } from '../database/orm.ts';
+import type { Metrics } from '../http/metrics.ts';
 import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
 import type { Context } from './context.ts';
 import { createGraphQLServer } from './yoga.ts';
@@ -38,8 +39,8 @@ function forwardedHeaders(request: FastifyRequest): Headers {
  * GraphQL at /graphql (GET and POST, GraphiQL on GET). A mutation sent with an Idempotency-Key runs
  * inside the transaction that stores its response; only a response without errors is stored.
  */
-export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number }): void {
-  const yoga = createGraphQLServer(deps.orm, deps.publicUrl);
+export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number; metrics: Metrics }): void {
+  const yoga = createGraphQLServer(deps.orm, deps.publicUrl, deps.metrics);
   app.decorateRequest('transaction', null);
   app.decorateRequest('graphqlContext', null);
   app.route({

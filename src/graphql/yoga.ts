@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { MikroORM } from '../database/orm.ts';
 import type { ApiError } from '../errors/api-error.ts';
 import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
+import type { Metrics } from '../http/metrics.ts';
 import { type Context, createContext } from './context.ts';
 import { schema } from './schema.ts';
 
@@ -38,20 +39,30 @@ export function toGraphQLError(error: GraphQLError, ctx: Pick<Context, 'requestI
   });
 }
 
-/** Gives every execution error the REST envelope's fields; unexpected ones are masked and logged. */
-function useApiErrors(): Plugin<Context> {
+/**
+ * Gives every execution error the REST envelope's fields (unexpected ones are masked and logged),
+ * names the operation for the request log, and times it.
+ */
+function useApiErrors(metrics: Metrics): Plugin<Context> {
   return {
-    onExecute: () => ({
-      onExecuteDone: ({ args, result, setResult }) => {
-        if (isAsyncIterable(result) || !result.errors) return;
-        const ctx = args.contextValue as Context;
-        setResult({ ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx)) });
-      },
-    }),
+    onExecute: ({ args }) => {
+      const ctx = args.contextValue as Context;
+      const operation = getOperationAST(args.document, args.operationName);
+      const name = operation?.name?.value ?? 'anonymous';
+      ctx.outcome.operation = name;
+      const stopTimer = metrics.graphqlDuration.startTimer({ operation: name, type: operation?.operation ?? 'unknown' });
+      return {
+        onExecuteDone: ({ result, setResult }) => {
+          stopTimer();
+          if (isAsyncIterable(result) || !result.errors) return;
+          setResult({ ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx)) });
+        },
+      };
+    },
   };
 }
 
-export function createGraphQLServer(orm: MikroORM, publicUrl: string) {
+export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: Metrics) {
   return createYoga<{ req: FastifyRequest; reply: FastifyReply }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -70,9 +81,9 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string) {
       shouldPersistHeaders: true,
     },
     context: ({ req }) => {
-      req.graphqlContext = createContext({ em: req.transaction ?? orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log });
+      req.graphqlContext = createContext({ em: req.transaction ?? orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log, metrics });
       return req.graphqlContext;
     },
-    plugins: [useApiErrors()],
+    plugins: [useApiErrors(metrics)],
   });
 }

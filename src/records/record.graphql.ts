@@ -193,6 +193,7 @@ builder.mutationFields((t) => ({
       mutate(ctx, 'records:write', async (em, viewer) => {
         const [result] = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), [args.input]);
         if (result instanceof Error) throw result;
+        ctx.metrics.recordsIngested.inc();
         return new IngestRecordSuccess(result as FeedbackRecord);
       }),
   }),
@@ -203,6 +204,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) =>
       mutate(ctx, 'records:write', async (em, viewer) => {
         const results = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), args.records);
+        ctx.metrics.recordsIngested.inc(results.filter((result) => !(result instanceof Error)).length);
         return new IngestRecordsSuccess(results.map((result) => (result instanceof Error ? result : new IngestRecordSuccess(result))));
       }),
   }),

@@ -6,6 +6,7 @@ import { apiErrorFromFields, AuthenticationError, type FieldError } from '../err
 import type { ErrorCode } from '../errors/catalog.ts';
 import { createContext } from '../graphql/context.ts';
 import { toApiError } from '../http/error-envelope.ts';
+import type { Metrics } from '../http/metrics.ts';
 import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
 import { executeOperation } from './operation.ts';
 import { restParams } from './params.ts';
@@ -32,7 +33,7 @@ function isUnionError(value: unknown): value is UnionError {
  * Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome.
  * A write with an Idempotency-Key runs inside the transaction that stores its response.
  */
-export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number }): void {
+export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number; metrics: Metrics }): void {
   for (const route of routes) {
     const params = z.strictObject(route.params ?? {});
     const query = z.strictObject(route.query ?? {});
@@ -50,7 +51,7 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
         };
         const viewer = request.viewer;
         const run = async (em: EntityManager) => {
-          const context = createContext({ em, viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log });
+          const context = createContext({ em, viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log, metrics: deps.metrics });
           const result = await executeOperation(route.document, route.variables(input), context);
           const [first] = result.errors ?? [];
           if (first) {
