@@ -7,6 +7,7 @@ import type { ApiError } from '../errors/api-error.ts';
 import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { type Context, createContext } from './context.ts';
+import { queryLimitPlugins } from './limits.ts';
 import { schema } from './schema.ts';
 
 const GRAPHIQL_QUERY = `# Paste your API token into x-api-token (Headers tab), then run.
@@ -84,6 +85,6 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       req.graphqlContext = createContext({ em: req.transaction ?? orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log, metrics });
       return req.graphqlContext;
     },
-    plugins: [useApiErrors(metrics)],
+    plugins: [...queryLimitPlugins(schema, publicUrl), useApiErrors(metrics)],
   });
 }

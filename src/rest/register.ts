@@ -15,6 +15,8 @@ import { parseRequestPart } from './validation.ts';
 
 export const REST_PREFIX = '/v3/rest';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Every list passes limit and cursor as GraphQL's first and after. */
+const PAGE_PARAMS = { first: 'limit', after: 'cursor' };
 
 interface UnionError {
   __typename: string;
@@ -50,6 +52,7 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           body: route.body ? parseRequestPart(route.body, request.body, 'body') : undefined,
         };
         const viewer = request.viewer;
+        const renames = { ...PAGE_PARAMS, ...route.paramNames };
         const run = async (em: EntityManager) => {
           const context = createContext({ em, viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log, metrics: deps.metrics });
           const result = await executeOperation(route.document, route.variables(input), context);
@@ -57,11 +60,11 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           if (first) {
             const { error, unexpected } = toApiError(first.originalError ?? first);
             if (unexpected) request.log.error({ err: first.originalError ?? first }, 'unexpected error in REST operation');
-            throw restParams(error, route.paramNames ?? {});
+            throw restParams(error, renames);
           }
           const data = result.data ?? {};
           const payload = Object.values(data)[0];
-          if (isUnionError(payload)) throw restParams(apiErrorFromFields(payload.code, payload), route.paramNames ?? {});
+          if (isUnionError(payload)) throw restParams(apiErrorFromFields(payload.code, payload), renames);
           return route.respond(data);
         };
 

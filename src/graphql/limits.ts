@@ -1,0 +1,70 @@
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
+import type { Plugin } from 'graphql-yoga';
+import { ValidationError } from '../errors/api-error.ts';
+import { errorBody } from '../http/error-envelope.ts';
+import type { Context } from './context.ts';
+import { DEFAULT_PAGE_SIZE } from './pagination.ts';
+
+export const QUERY_LIMITS = { tokens: 2000, depth: 12, aliases: 20, cost: 20_000 } as const;
+
+/**
+ * Each field costs 1; a connection costs its page size times what each node asks for, so nesting
+ * lists multiplies, as the database work does.
+ */
+function connectionAwareCost({ args, childComplexity, field }: ComplexityEstimatorArgs): number {
+  const isConnection = String(field.type).replace(/!$/, '').endsWith('Connection');
+  const pageSize = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
+  return 1 + (isConnection ? pageSize * childComplexity : childComplexity);
+}
+
+/** The request-level error of SPEC §9 for an abusive query: 400, QUERY_TOO_COMPLEX, the envelope's fields. */
+function tooComplex(message: string, ctx: Pick<Context, 'requestId' | 'publicUrl'>): GraphQLError {
+  const error = new ValidationError('QUERY_TOO_COMPLEX', { message });
+  return new GraphQLError(message, { extensions: { ...errorBody(error, ctx.requestId, ctx.publicUrl), http: { status: 400 } } });
+}
+
+/**
+ * Tokens (while parsing), depth and aliases (while validating) with graphql-armor; cost with
+ * graphql-query-complexity before execution. A refused query never reaches a resolver.
+ */
+export function queryLimitPlugins(schema: GraphQLSchema, publicUrl: string): Plugin<Context>[] {
+  const refusals = new WeakSet<Error>();
+  const remember = (_context: unknown, error: Error) => refusals.add(error);
+  return [
+    maxTokensPlugin({ n: QUERY_LIMITS.tokens, onReject: [remember] }),
+    maxDepthPlugin({ n: QUERY_LIMITS.depth, onReject: [remember] }),
+    maxAliasesPlugin({ n: QUERY_LIMITS.aliases, onReject: [remember] }),
+    {
+      onExecute: ({ args, setResultAndStopExecution }) => {
+        const cost = getComplexity({
+          schema,
+          query: args.document,
+          variables: (args.variableValues ?? {}) as Record<string, unknown>,
+          operationName: args.operationName ?? undefined,
+          estimators: [connectionAwareCost],
+        });
+        if (cost > QUERY_LIMITS.cost) {
+          const message = `The query costs ${cost}, over the limit of ${QUERY_LIMITS.cost}: ask for smaller pages (first) or fewer nested lists.`;
+          setResultAndStopExecution({ errors: [tooComplex(message, args.contextValue as Context)] });
+        }
+      },
+    },
+    {
+      // graphql-armor's refusals carry no extensions; give them the envelope's fields and status 400.
+      onResultProcess: ({ result, setResult, serverContext }) => {
+        if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
+        const req = (serverContext as { req?: { id: string } }).req;
+        const errors = result.errors.map((error) => {
+          const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+          if (!refusals.has(original) && !refusals.has(error)) return error;
+          return tooComplex(error.message.replace(/^Syntax Error: /, ''), { requestId: req?.id ?? '', publicUrl });
+        });
+        setResult({ ...result, errors });
+      },
+    },
+  ];
+}
