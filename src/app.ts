@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
@@ -45,6 +46,17 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     if (text === '') return done(null, undefined);
     parseJson(request, text, done);
   });
+
+  // Browser frontends on CORS_ORIGINS may call the API; none may when it is empty.
+  if (config.corsOrigins.length > 0) {
+    await app.register(cors, {
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['content-type', 'x-api-token', 'authorization', 'idempotency-key', 'x-request-id', 'x-graphql-yoga-csrf'],
+      exposedHeaders: ['x-request-id', 'correlation-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after', 'idempotency-key', 'idempotency-replayed'],
+      maxAge: 600,
+    });
+  }
 
   app.decorateRequest('viewer', null);
   // First hook: every response, including errors and unknown routes, names its request and echoes

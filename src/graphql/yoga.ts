@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, getOperationAST } from 'graphql';
 import { createYoga, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { MikroORM } from '../database/orm.ts';
 import type { ApiError } from '../errors/api-error.ts';
@@ -85,6 +86,12 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       req.graphqlContext = createContext({ em: req.transaction ?? orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log, metrics });
       return req.graphqlContext;
     },
-    plugins: [...queryLimitPlugins(schema, publicUrl), useApiErrors(metrics)],
+    plugins: [
+      // GET requests that a browser would send without a preflight must carry a custom header; the
+      // API's own token headers count, so only credential-less simple requests are refused.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'x-api-token', 'authorization'] }),
+      ...queryLimitPlugins(schema, publicUrl),
+      useApiErrors(metrics),
+    ],
   });
 }
