@@ -26,4 +26,6 @@ export default defineConfig({
   // Entities are declared in code; discovery needs no reflection or metadata cache.
   metadataCache: { enabled: false },
   pool: { min: 0, max: 10 },
+  // With the database down, a request must fail fast (DATABASE_UNAVAILABLE) rather than wait for a connection.
+  driverOptions: { connectionTimeoutMillis: 3000 },
 });

@@ -20,6 +20,8 @@ import type { Viewer } from './organizations/viewer.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     viewer: Viewer | null;
+    /** The JSON body as received, for idempotency's "same request" comparison. */
+    rawBody: string;
   }
 }
 
@@ -40,9 +42,12 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   // JSON only: a text/plain body is UNSUPPORTED_MEDIA_TYPE, not a string to validate. An empty body
   // sent with a JSON content type (common on DELETE) counts as no body rather than broken JSON.
   app.removeAllContentTypeParsers();
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // `__proto__` and `constructor` keys stay plain own properties (JSON.parse never touches prototypes),
+  // so the body checks can name them as unknown fields instead of calling valid JSON malformed.
+  const parseJson = app.getDefaultJsonParser('ignore', 'ignore');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
+    request.rawBody = text;
     if (text === '') return done(null, undefined);
     parseJson(request, text, done);
   });
@@ -59,6 +64,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   }
 
   app.decorateRequest('viewer', null);
+  app.decorateRequest('rawBody', '');
   // First hook: every response, including errors and unknown routes, names its request and echoes
   // the client's Idempotency-Key.
   app.addHook('onRequest', async (request, reply) => {
@@ -111,9 +117,10 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
   const limiter = createRateLimiter(config.rateLimitPerMinute, config.redisUrl, app.log);
   const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics };
   await app.register(async (api) => {
-    // Authentication and the rate limit run before every API route. A request without credentials
-    // still reaches GraphQL (GraphiQL and introspection are public) and is refused field by field.
-    api.addHook('preHandler', apiPipeline(orm, limiter));
+    // Authentication and the rate limit run before every API route, ahead of body parsing, so a
+    // client without a token learns that first. A request without credentials still reaches
+    // GraphQL (GraphiQL and introspection are public) and is refused field by field there.
+    api.addHook('onRequest', apiPipeline(orm, limiter, (request) => request.url.startsWith(REST_PREFIX)));
     registerRestRoutes(api, restRoutes, routeDeps);
     registerGraphQLRoute(api, routeDeps);
   });

@@ -14,15 +14,15 @@ export interface Context {
   log: FastifyBaseLogger;
   metrics: Metrics;
   /**
-   * Marked when a mutation failed, so an idempotent request does not store its response. An object,
-   * so that copies of the context (GraphQL Yoga extends it) share it.
+   * Whether mutations wrote or failed, which decides whether an idempotent request's response is
+   * stored. An object, so that copies of the context (GraphQL Yoga extends it) share it.
    */
-  outcome: { failed: boolean; operation?: string };
+  outcome: { failed: boolean; written: boolean; operation?: string };
 }
 
 /** Forks the EntityManager, unless it already runs an idempotent request's transaction, which the operation must join. */
 export function createContext(base: Omit<Context, 'outcome'>): Context {
-  return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), outcome: { failed: false } };
+  return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), outcome: { failed: false, written: false } };
 }
 
 /** Every data field calls this first: no token means API_TOKEN_MISSING, a missing scope INSUFFICIENT_SCOPE. */

@@ -37,7 +37,7 @@ function forwardedHeaders(request: FastifyRequest): Headers {
 
 /**
  * GraphQL at /graphql (GET and POST, GraphiQL on GET). A mutation sent with an Idempotency-Key runs
- * inside the transaction that stores its response; only a response without errors is stored.
+ * inside the transaction that stores its response.
  */
 export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number; metrics: Metrics }): void {
   const yoga = createGraphQLServer(deps.orm, deps.publicUrl, deps.metrics);
@@ -51,14 +51,17 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM
       const viewer = request.viewer;
       if (key === null || viewer === null || !isMutation(request.body)) return yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
 
-      const idempotent = { organizationId: viewer.organizationId, key, method: 'POST', path: yoga.graphqlEndpoint, hash: requestHash(request.body), ttlSeconds: deps.idempotencyTtlSeconds };
+      const idempotent = { organizationId: viewer.organizationId, key, method: 'POST', path: yoga.graphqlEndpoint, hash: requestHash('', request.body, request.rawBody), ttlSeconds: deps.idempotencyTtlSeconds };
       const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {
         request.transaction = em;
         const init = { method: 'POST', headers: forwardedHeaders(request), body: JSON.stringify(request.body) };
         const result = await yoga.fetch(`http://localhost${yoga.graphqlEndpoint}`, init, { req: request, reply });
         const body = await result.text();
-        const failed = !result.ok || (request.graphqlContext?.outcome.failed ?? true) || 'errors' in (JSON.parse(body) as object);
-        return { status: result.status, contentType: result.headers.get('content-type') ?? 'application/json', body, store: !failed };
+        // Once anything was written the response is kept, so a retry cannot write it again; a request
+        // that wrote nothing and failed leaves the key free for a corrected retry.
+        const outcome = request.graphqlContext?.outcome;
+        const clean = result.ok && outcome !== undefined && !outcome.failed && !('errors' in (JSON.parse(body) as object));
+        return { status: result.status, contentType: result.headers.get('content-type') ?? 'application/json', body, store: (outcome?.written ?? false) || clean };
       });
       if (replayed) reply.header('Idempotency-Replayed', 'true');
       return reply.code(response.status).type(response.contentType).send(response.body);

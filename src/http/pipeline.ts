@@ -9,11 +9,12 @@ import type { RateLimiter } from './rate-limit.ts';
  * whose token is refused is still counted, against its client address, so guessing tokens is
  * limited too; its refusal is raised only after counting.
  */
-export function apiPipeline(orm: MikroORM, limiter: RateLimiter | null) {
+export function apiPipeline(orm: MikroORM, limiter: RateLimiter | null, tokenRequired: (request: FastifyRequest) => boolean) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let refusal: AuthenticationError | null = null;
     try {
       request.viewer = await viewerOf(orm.em.fork(), request.headers);
+      if (!request.viewer && tokenRequired(request)) refusal = new AuthenticationError('API_TOKEN_MISSING');
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;
       refusal = error;

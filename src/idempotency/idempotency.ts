@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../database/orm.ts';
 import { query, sql } from '../database/sql.ts';
 import { ConflictError, ValidationError } from '../errors/api-error.ts';
+import { jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
 
 const PRINTABLE_ASCII = /^[\x20-\x7E]{1,255}$/;
 
@@ -24,14 +25,20 @@ export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | null {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value).filter(([, item]) => item !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonical(item)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
 
-export function requestHash(request: unknown): string {
-  return createHash('sha256').update(canonical(request)).digest('hex');
+/**
+ * What "the same request" means: the same query string and the same JSON body, whatever its key
+ * order or spacing. A body nested too deeply to be valid is compared by its text instead, so
+ * canonicalising never recurses without bound.
+ */
+export function requestHash(queryString: string, body: unknown, rawBody: string): string {
+  const text = jsonDepth(body) <= MAX_JSON_DEPTH ? canonical(body) : rawBody;
+  return createHash('sha256').update(queryString).update('\u0000').update(text).digest('hex');
 }
 
 /** A transaction-scoped advisory lock per (organization, key): held while the first request runs. */

@@ -2,7 +2,7 @@ import { wrap } from '@mikro-orm/core';
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
 import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
-import { parseId } from '../graphql/ids.ts';
+import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
@@ -71,7 +71,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'people:read');
       const page = readPage(args, 1);
-      return toConnection(await listPeople(ctx.em, viewer.organizationId, page, { email: args.email }), page, (person) => [person.id]);
+      return toConnection(await listPeople(ctx.em, viewer.organizationId, page, { email: parseTextFilter(args.email, 'email') }), page, (person) => [person.id]);
     },
   }),
   person: t.field({

@@ -57,7 +57,12 @@ export function toRestRecord(node: RecordNode): z.output<typeof FeedbackRecordSc
 // response lists every failing field.
 const IngestRecordBody = z
   .strictObject({
-    person_id: id.nullable().optional().meta({ description: 'The person who gave the feedback.' }),
+    // Any string passes here so that a bad id is reported together with every other failing field.
+    person_id: z
+      .union([z.int(), z.string()])
+      .nullable()
+      .optional()
+      .meta({ description: 'The person who gave the feedback.', override: { type: ['integer', 'null'], minimum: 1 } }),
     display_ts: z.string().nullable().optional().meta({ description: 'RFC 3339 with an offset; defaults to now.', format: 'date-time' }),
     external_id: z.string().nullable().optional().meta({ description: 'Your id for the record, unique in the source; 1–255 characters.' }),
     fields: z

@@ -18,6 +18,16 @@ const COMMON_ERRORS: readonly ErrorCode[] = [
   'DATABASE_UNAVAILABLE',
 ];
 const BODY_ERRORS: readonly ErrorCode[] = ['INVALID_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
+const WRITE_ERRORS: readonly ErrorCode[] = ['INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_KEY_REUSE', 'IDEMPOTENCY_KEY_MISMATCH', 'IDEMPOTENCY_KEY_IN_PROGRESS'];
+
+const IdempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: '1–255 printable ASCII characters. A retry with the same key and body replays the stored response instead of writing again.' }),
+});
 
 function errorResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObject {
   const byStatus = new Map<number, ErrorCode[]>();
@@ -34,6 +44,15 @@ function errorResponses(codes: readonly ErrorCode[]): ZodOpenApiResponsesObject 
 }
 
 function operationOf(route: RestRoute): ZodOpenApiOperationObject {
+  const isWrite = route.method !== 'GET';
+  const codes = [
+    ...route.errors,
+    ...COMMON_ERRORS,
+    ...(route.body ? BODY_ERRORS : []),
+    ...(isWrite ? WRITE_ERRORS : []),
+    ...(route.params ? (['INVALID_ID'] as const) : []),
+    ...(route.query ? (['INVALID_FIELD_VALUE'] as const) : []),
+  ];
   const success = Object.fromEntries(
     Object.entries(route.responses).map(([status, response]) => [status, { description: response.description, content: { 'application/json': { schema: response.schema } } }]),
   );
@@ -44,18 +63,19 @@ function operationOf(route: RestRoute): ZodOpenApiOperationObject {
     requestParams: {
       ...(route.params ? { path: z.object(route.params) } : {}),
       ...(route.query ? { query: z.object(route.query) } : {}),
+      ...(isWrite ? { header: IdempotencyHeader } : {}),
     },
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
-    responses: { ...success, ...errorResponses([...route.errors, ...COMMON_ERRORS, ...(route.body ? BODY_ERRORS : [])]) },
+    responses: { ...success, ...errorResponses(codes) },
   };
 }
 
-const probe = (summary: string, description: string): ZodOpenApiOperationObject => ({
-  operationId: summary.replace(/\W+(\w)/g, (_, letter: string) => letter.toUpperCase()).replace(/^\w/, (letter) => letter.toLowerCase()),
+const probe = (operationId: string, summary: string, responses: ZodOpenApiResponsesObject): ZodOpenApiOperationObject => ({
+  operationId,
   summary,
   tags: ['Operations'],
   security: [],
-  responses: { 200: { description }, ...(summary.includes('ready') ? { 503: { description: 'The database is unreachable or not migrated.' } } : {}) },
+  responses,
 });
 
 /** The OpenAPI 3.1 document, generated from the route table the server mounts. */
@@ -65,8 +85,13 @@ export function openApiDocument(routes: readonly RestRoute[], publicUrl: string)
     const path = REST_PREFIX + route.path;
     paths[path] = { ...paths[path], [route.method.toLowerCase()]: operationOf(route) };
   }
-  paths['/healthz'] = { get: probe('Check liveness', 'The process is up.') };
-  paths['/readyz'] = { get: probe('Check readiness', 'The database is reachable and migrated.') };
+  paths['/healthz'] = { get: probe('checkLiveness', 'Check liveness', { 200: { description: 'The process is up.' } }) };
+  paths['/readyz'] = {
+    get: probe('checkReadiness', 'Check readiness', {
+      200: { description: 'The database is reachable and migrated.' },
+      503: { description: 'The database is unreachable or not migrated.' },
+    }),
+  };
   return createDocument({
     openapi: '3.1.0',
     info: {

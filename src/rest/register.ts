@@ -72,12 +72,13 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           const response = await run(deps.orm.em);
           return reply.code(response.status).send(response.body);
         }
+        const idempotentPath = request.url.split('?')[0] ?? request.url;
         const idempotent = {
           organizationId: viewer.organizationId,
           key,
           method: route.method,
-          path: request.url.split('?')[0] ?? request.url,
-          hash: requestHash({ query: request.query, body: request.body }),
+          path: idempotentPath,
+          hash: requestHash(request.url.slice(idempotentPath.length), request.body, request.rawBody),
           ttlSeconds: deps.idempotencyTtlSeconds,
         };
         const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {

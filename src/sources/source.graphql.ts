@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
 import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
-import { parseId } from '../graphql/ids.ts';
+import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
@@ -44,7 +44,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'sources:read');
       const page = readPage(args, 1);
-      const rows = await listSources(ctx.em, viewer.organizationId, page, { name: args.name });
+      const rows = await listSources(ctx.em, viewer.organizationId, page, { name: parseTextFilter(args.name, 'name') });
       return toConnection(rows, page, (source) => [source.id]);
     },
   }),

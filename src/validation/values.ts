@@ -56,12 +56,36 @@ export function isText(value: unknown, max: number, options: { allowBlank?: bool
   return value.length <= max || characterCount(value) <= max;
 }
 
+/** JSON values may nest this deep; deeper ones are refused before anything recurses into them. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deeply a JSON value nests (a scalar is 0), counted without recursion, giving up past `limit`. */
+export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop() as [unknown, number];
+    if (typeof item !== 'object' || item === null) continue;
+    const inner = depth + 1;
+    if (inner > limit) return inner;
+    deepest = Math.max(deepest, inner);
+    for (const child of Object.values(item)) pending.push([child, inner]);
+  }
+  return deepest;
+}
+
 /** True when a string anywhere in the JSON value (keys included) is not storable text. */
 export function hasUnstorableText(value: unknown): boolean {
-  if (typeof value === 'string') return !isWellFormedText(value);
-  if (Array.isArray(value)) return value.some(hasUnstorableText);
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).some(([key, item]) => !isWellFormedText(key) || hasUnstorableText(item));
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string' && !isWellFormedText(item)) return true;
+    if (typeof item === 'object' && item !== null) {
+      for (const [key, child] of Object.entries(item)) {
+        if (!isWellFormedText(key)) return true;
+        pending.push(child);
+      }
+    }
   }
   return false;
 }
@@ -69,6 +93,7 @@ export function hasUnstorableText(value: unknown): boolean {
 /** The failing value as it appears in messages: JSON, shortened so an error never echoes a huge body. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
+  if (jsonDepth(value) > MAX_JSON_DEPTH) return `a value nested more than ${MAX_JSON_DEPTH} levels deep`;
   const text = JSON.stringify(value) ?? String(value);
   if (text.length <= 80) return text;
   // Cut at a code point, so the message never holds half a surrogate pair.
