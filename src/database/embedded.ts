@@ -56,7 +56,7 @@ async function credentials(dataDir: string): Promise<Credentials> {
  * Starts (initialising on first use) a real PostgreSQL whose files live in `dataDir/postgres`,
  * listening on a free loopback port only.
  */
-export async function startEmbeddedDatabase(dataDir: string, options: { log?: (line: string) => void } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase(dataDir: string, options: { log?: (line: string) => void; port?: number } = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
   const runAsPostgresUser = process.getuid?.() === 0;
   // The `postgres` user must be able to pass through DATA_DIR to reach its own directory inside.
@@ -68,7 +68,7 @@ export async function startEmbeddedDatabase(dataDir: string, options: { log?: (l
   const existing = await runningPort(pgData);
   if (existing !== null) return { url: urlFor(existing), stop: async () => {} };
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const log = options.log ?? (() => {});
   const postgres = new EmbeddedPostgres({
     databaseDir: pgData,
