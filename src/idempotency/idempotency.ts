@@ -123,3 +123,11 @@ export async function purgeExpiredKeys(em: EntityManager): Promise<number> {
   const [row] = await query(em, sql<{ count: string }>`with "purged" as (delete from "idempotency_key" where "expires_at" <= now() returning 1) select count(*) as "count" from "purged"`);
   return Number(row?.count ?? 0);
 }
+
+/** Expired keys are dropped every minute, by whichever instance gets there first. */
+export function schedulePurge(orm: MikroORM, log: { warn(details: object, message: string): void }): () => void {
+  const timer = setInterval(() => {
+    purgeExpiredKeys(orm.em.fork()).catch((error: unknown) => log.warn({ err: error }, 'could not purge expired idempotency keys'));
+  }, 60_000).unref();
+  return () => clearInterval(timer);
+}

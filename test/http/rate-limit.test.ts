@@ -95,6 +95,24 @@ describe('RateLimit headers', () => {
     expect(response.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1));
   });
 
+  it('are set on a 400 INVALID_JSON answer to an authenticated request', async () => {
+    const response = await fetch(`${server.url}/v3/rest/feedback-sources`, {
+      method: 'POST',
+      headers: { 'x-api-token': await server.createToken('Headers Corp'), 'content-type': 'application/json' },
+      body: '{"name": ',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('ratelimit-limit')).toBe(String(LIMIT));
+    expect(response.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1));
+  });
+
+  it('are set on a 404 ROUTE_NOT_FOUND answer to an authenticated request', async () => {
+    const response = await rest(server.url, 'GET', '/feedback-srcs', { token: await server.createToken('Headers Corp') });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('ratelimit-limit')).toBe(String(LIMIT));
+    expect(response.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1));
+  });
+
   it('count RateLimit-Remaining down with each request', async () => {
     const token = await server.createToken('Countdown Corp');
     const remaining: (string | null)[] = [];

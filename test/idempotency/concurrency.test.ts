@@ -47,6 +47,10 @@ async function slowDownInserts(seconds = 1): Promise<void> {
   );
 }
 
+async function dropSlowDown(): Promise<void> {
+  await runSql(databaseUrl, 'drop trigger if exists slow_feedback_record on feedback_record');
+}
+
 /** True while some transaction of this database holds an advisory lock: an idempotent request is running. */
 async function aRequestHoldsItsKey(): Promise<boolean> {
   const rows = await runSql<{ held: boolean }>(
@@ -62,10 +66,6 @@ beforeAll(async () => {
   databaseUrl = server.orm.config.get('clientUrl') ?? '';
   token = await server.createToken('Acme Corp');
 });
-
-async function dropSlowDown(): Promise<void> {
-  await runSql(databaseUrl, 'drop trigger if exists slow_feedback_record on feedback_record');
-}
 
 afterEach(dropSlowDown);
 
