@@ -26,10 +26,23 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 1024 * 1024;
 
+/** Slow or oversized clients are cut off rather than holding a connection (SPEC §5 hostile input). */
+export const DEFAULT_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, maxHeaderBytes: 16 * 1024 };
+
+interface AppOptions {
+  logger?: FastifyServerOptions['logger'];
+  timeouts?: Partial<typeof DEFAULT_TIMEOUTS>;
+}
+
 /** Builds the whole HTTP surface on one Fastify instance; it never listens (main.ts and tests do). */
-export async function buildApp(config: Config, orm: MikroORM, options: { logger?: FastifyServerOptions['logger'] } = {}) {
+export async function buildApp(config: Config, orm: MikroORM, options: AppOptions = {}) {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
+    // Headers must arrive within headersMs and the whole request within requestMs (else 408);
+    // headers beyond maxHeaderBytes are refused with 431.
+    requestTimeout: timeouts.requestMs,
+    http: { headersTimeout: timeouts.headersMs, maxHeaderSize: timeouts.maxHeaderBytes, connectionsCheckingInterval: 1000 },
     genReqId: requestIdOf,
     // One line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),

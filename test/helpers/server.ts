@@ -42,12 +42,12 @@ export async function createDatabase(serverUrl: string = inject('serverUrl')): P
 }
 
 /** A real server on a real PostgreSQL database of its own, reached over HTTP. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, appOptions: Parameters<typeof buildApp>[2] = {}): Promise<TestServer> {
   const url = await createDatabase(inject('serverUrl'));
   // Limits are off unless a test sets them: suites send far more than 100 requests a minute.
   const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0', ...env });
   const orm = await connectOrm(url);
-  const app = await buildApp(config, orm);
+  const app = await buildApp(config, orm, appOptions);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
