@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
-import { registerErrorHandling } from './http/errors.ts';
+import { clientErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { acceptJsonBodiesOnly } from './http/json-body.ts';
 import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
@@ -47,6 +47,10 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     // One line per request, written in onResponse below, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
+    clientErrorHandler: clientErrorHandler(config.publicUrl),
+    // While stopping, requests on open connections are still served (with Connection: close, below)
+    // rather than refused before the request id and envelope exist.
+    return503OnClosing: false,
     // On close, idle keep-alive connections go at once; busy ones finish their request first.
     forceCloseConnections: 'idle',
   });
@@ -93,6 +97,14 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     api.addHook('onRequest', apiPipeline(orm, limiter, (request) => request.url.startsWith(REST_PREFIX)));
     registerRestRoutes(api, restRoutes, routeDeps);
     registerGraphQLRoute(api, routeDeps);
+  });
+
+  let stopping = false;
+  app.addHook('preClose', async () => {
+    stopping = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (stopping) reply.header('Connection', 'close');
   });
 
   const stopPurging = schedulePurge(orm, app.log);

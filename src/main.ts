@@ -49,7 +49,11 @@ async function shutdown(signal: string): Promise<void> {
     app.log.error(`requests still running after ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
     process.exit(1);
   }, SHUTDOWN_GRACE_MS).unref();
+  // A keep-alive connection that goes idle after closing began would hold close() open until its
+  // timeout: keep closing idle ones until every request has finished.
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
   await app.close();
+  clearInterval(sweep);
   await database.close();
   app.log.info('stopped');
   process.exit(0);

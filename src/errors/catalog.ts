@@ -74,6 +74,16 @@ export const errorCatalog = {
     message: 'The request body is larger than 1 MiB.',
     suggestion: 'Send a smaller body; split large batches into several requests.',
   },
+  MALFORMED_REQUEST: {
+    type: 'validation_error',
+    message: 'The request is not valid HTTP.',
+    suggestion: 'Check the request line and headers: header values may not contain control characters.',
+  },
+  REQUEST_TIMEOUT: {
+    type: 'validation_error',
+    message: 'The request did not arrive in time.',
+    suggestion: 'Send the headers within 10 seconds and the whole request within 30 seconds.',
+  },
   INVALID_FIELD_VALUE: {
     type: 'validation_error',
     message: 'A field has an invalid value.',

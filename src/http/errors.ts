@@ -1,5 +1,7 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { type ApiError, NotFoundError } from '../errors/api-error.ts';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { type ApiError, NotFoundError, ValidationError } from '../errors/api-error.ts';
+import { newRequestId } from './request-id.ts';
 import { errorBody, statusOf, toApiError } from './error-envelope.ts';
 
 /** Every error, thrown anywhere or for an unknown route, leaves in the SPEC §5 envelope. */
@@ -20,4 +22,31 @@ export function registerErrorHandling(app: FastifyInstance, publicUrl: string, b
   app.setNotFoundHandler({ preHandler: beforeNotFound }, (request, reply) =>
     sendError(request, reply, new NotFoundError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${request.url.split('?')[0]}.` })),
   );
+}
+
+/**
+ * Requests that never became requests (unparseable, oversized headers, too slow) are answered on the
+ * raw socket. They still get a request id and the envelope, and only the error code is logged: the
+ * parser's error holds the raw bytes, credentials included.
+ */
+export function clientErrorHandler(publicUrl: string) {
+  return function (this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const requestId = newRequestId();
+    const apiError =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? new ValidationError('PAYLOAD_TOO_LARGE', { param: 'headers', message: 'The request headers are larger than 16 KiB.', suggestion: 'Send fewer or shorter headers.' })
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new ValidationError('REQUEST_TIMEOUT')
+          : new ValidationError('MALFORMED_REQUEST');
+    this.log.info({ request_id: requestId, code: error.code, status: statusOf(apiError) }, 'client error');
+    if (socket.writable) {
+      const body = JSON.stringify({ error: errorBody(apiError, requestId, publicUrl) });
+      socket.write(
+        `HTTP/1.1 ${statusOf(apiError)} Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Request-Id: ${requestId}\r\ncorrelation-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
 }

@@ -32,8 +32,17 @@ export async function freePort(): Promise<number> {
   }
 }
 
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface ChildService {
   url: string;
+  /** The process itself, to signal it. */
+  child: ChildProcess;
+  /** Settles when the process has exited, with its exit code or the signal that ended it. */
+  exited: Promise<ChildExit>;
   /** Everything the process printed, to explain a failed start. */
   output(): string;
   stop(): Promise<void>;
@@ -49,14 +58,16 @@ export function spawnService(command: string, args: string[], env: NodeJS.Proces
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
+  const exited = new Promise<ChildExit>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   return {
     child,
     service: {
       url,
+      child,
+      exited,
       output: () => output,
       async stop() {
         if (child.exitCode !== null || child.signalCode !== null) return;
@@ -115,8 +126,9 @@ export function startServerProcess(env: Record<string, string>): Promise<ChildSe
     process.execPath,
     (port) => {
       const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env };
-      // Unset means unset: a REDIS_URL or limit inherited from the shell must not leak into the child.
-      for (const name of ['REDIS_URL', 'RATE_LIMIT_PER_MINUTE'] as const) if (!(name in env)) delete childEnv[name];
+      // Unset means unset: a REDIS_URL, limit or database inherited from the shell must not leak into
+      // the child (without DATABASE_URL it starts the embedded PostgreSQL in DATA_DIR).
+      for (const name of ['REDIS_URL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_URL'] as const) if (!(name in env)) delete childEnv[name];
       return { args: ['src/main.ts'], env: childEnv, url: `http://127.0.0.1:${port}` };
     },
     async (port) => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,

@@ -1,0 +1,86 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { editorText, launchChromium, newContext, pasteInto, screenshot } from '../helpers/e2e-browser.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const SOURCE_NAME = 'Zendesk Support Tickets (GraphiQL)';
+const QUERY = `query ListSources {
+  feedbackSources(first: 5, name: "${SOURCE_NAME}") {
+    edges { node { name type } }
+  }
+}
+`;
+
+let server: TestServer | undefined;
+let browser: Browser | undefined;
+let token: string;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer();
+  token = await server.createToken('GraphiQL Corp');
+  const created = await server.graphql<{ createFeedbackSource: { __typename: string } }>(
+    'mutation ($input: FeedbackSourceInput!) { createFeedbackSource(input: $input) { __typename } }',
+    { input: { name: SOURCE_NAME, type: 'support_tickets' } },
+    token,
+  );
+  expect(created.body.data?.createFeedbackSource.__typename).toBe('CreateFeedbackSourceSuccess');
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => {});
+  await browser?.close();
+  await server?.close();
+});
+
+/** GraphiQL in a fresh browser profile; a failing test leaves a screenshot, named in its error output. */
+async function openGraphiQL({ onTestFailed, task }: TestContext): Promise<{ page: Page; errors: string[] }> {
+  if (!browser || !server) throw new Error('the browser and the server did not start');
+  const context = await newContext(browser, server.url);
+  contexts.push(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  onTestFailed(async () => {
+    console.error(`screenshot of "${task.name}": ${await screenshot(page, task.name)}`);
+  });
+  await page.goto(`${server.url}/graphql`);
+  await page.getByRole('button', { name: 'Headers', exact: true }).click();
+  return { page, errors };
+}
+
+const headersEditor = (page: Page) => page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor');
+const operationEditor = (page: Page) => page.locator('.graphiql-query-editor .monaco-editor');
+const resultPane = (page: Page) => page.locator('.graphiql-response');
+
+/** Pastes the operation and runs it once GraphiQL has parsed it (its tab takes the operation's name). */
+async function run(page: Page, query: string, operationName: string): Promise<void> {
+  await pasteInto(page, operationEditor(page), query);
+  await page.locator('.graphiql-tab-button', { hasText: operationName }).waitFor({ timeout: 10_000 });
+  await page.getByRole('button', { name: /^Execute query/ }).click();
+}
+
+describe('GraphiQL at /graphql in Chromium', () => {
+  it('opens with the Headers editor holding {"x-api-token": ""}', async (context) => {
+    const { page } = await openGraphiQL(context);
+    await expect.poll(async () => editorText(headersEditor(page)), { timeout: 15_000 }).toContain('x-api-token');
+    expect(JSON.parse(await editorText(headersEditor(page)))).toEqual({ 'x-api-token': '' });
+  });
+
+  it('runs a query with the token pasted into the Headers editor and shows the source in the result pane', async (context) => {
+    const { page, errors } = await openGraphiQL(context);
+    await pasteInto(page, headersEditor(page), JSON.stringify({ 'x-api-token': token }, null, 2));
+    await run(page, QUERY, 'ListSources');
+    await resultPane(page).getByText(SOURCE_NAME).waitFor({ timeout: 20_000 });
+    expect(JSON.parse(await editorText(resultPane(page)))).toEqual({ data: { feedbackSources: { edges: [{ node: { name: SOURCE_NAME, type: 'support_tickets' } }] } } });
+    expect(errors).toEqual([]);
+  });
+
+  it('shows API_TOKEN_MISSING and no source in the result pane when the token is left empty', async (context) => {
+    const { page } = await openGraphiQL(context);
+    await run(page, QUERY, 'ListSources');
+    await resultPane(page).getByText('API_TOKEN_MISSING').first().waitFor({ timeout: 20_000 });
+    expect(await editorText(resultPane(page))).not.toContain(SOURCE_NAME);
+  });
+});

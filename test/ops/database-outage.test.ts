@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { connectOrm, type MikroORM, migrate } from '../../src/database/orm.ts';
+import { scopes } from '../../src/organizations/scopes.ts';
+import { createApiKey } from '../../src/organizations/tokens.ts';
+import { FeedbackRecord } from '../../src/records/record.entity.ts';
+import type { ErrorObject } from '../helpers/idempotency-http.ts';
+import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
+import { PUBLIC_URL } from '../helpers/server.ts';
+
+/** SPEC §5 and the README: with PostgreSQL down, a request fails within seconds, not after a hang. */
+const ANSWER_WITHIN_MS = 5_000;
+
+let database: StoppableDatabase | undefined;
+let orm: MikroORM | undefined;
+let app: App | undefined;
+let base: string;
+let token: string;
+let sourceId: number;
+
+interface Answer {
+  status: number;
+  elapsedMs: number;
+  requestId: string | null;
+  body: {
+    [key: string]: unknown;
+    error?: ErrorObject;
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
+}
+
+/** Sends a request and times it; a request that hangs is cut after twice the allowed time. */
+async function send(method: string, path: string, body?: unknown): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'x-api-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(2 * ANSWER_WITHIN_MS),
+  });
+  const text = await response.text();
+  return { status: response.status, elapsedMs: performance.now() - started, requestId: response.headers.get('x-request-id'), body: text === '' ? {} : JSON.parse(text) };
+}
+
+const getSource = () => send('GET', `/v3/rest/feedback-sources/${sourceId}`);
+const postRecord = (externalId: string) =>
+  send('POST', `/v3/rest/feedback-sources/${sourceId}/records`, { external_id: externalId, fields: [{ category: 'content', type: 'string', name: 'text', value: 'Checkout page is slow' }] });
+const querySource = () => send('POST', '/graphql', { query: 'query ($id: ID!) { feedbackSource(id: $id) { id name } }', variables: { id: String(sourceId) } });
+const ingestMutation = (externalId: string) =>
+  send('POST', '/graphql', {
+    query: 'mutation ($sourceId: ID!, $input: IngestRecordInput!) { ingestRecord(sourceId: $sourceId, input: $input) { __typename } }',
+    variables: { sourceId: String(sourceId), input: { externalId, fields: [{ category: 'content', type: 'string', name: 'text', value: 'Search ignores accents' }] } },
+  });
+const probe = async (path: string) => (await fetch(`${base}${path}`, { signal: AbortSignal.timeout(2 * ANSWER_WITHIN_MS) })).status;
+
+/** Retries `attempt` until `done` holds (the pool reconnects on its own), for at most 10 s. */
+async function eventually(attempt: () => Promise<Answer>, done: (answer: Answer) => boolean): Promise<Answer> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const answer = await attempt();
+    if (done(answer) || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function databaseUnavailable(requestId: string | null): ErrorObject {
+  return {
+    type: 'server_error',
+    code: 'DATABASE_UNAVAILABLE',
+    message: expect.any(String),
+    retryable: true,
+    request_id: requestId ?? 'a request id header',
+    doc_url: `${PUBLIC_URL}/docs/errors#DATABASE_UNAVAILABLE`,
+    param: null,
+    suggestion: expect.any(String),
+  };
+}
+
+beforeAll(async () => {
+  database = await startStoppableDatabase();
+  orm = await connectOrm(database.url);
+  await migrate(orm);
+  token = (await createApiKey(orm.em.fork(), 'Outage Corp', scopes, null)).token;
+  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0' });
+  app = await buildApp(config, orm);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const created = await send('POST', '/v3/rest/feedback-sources', { name: 'Zendesk Support Tickets', type: 'support_tickets' });
+  expect(created.status).toBe(201);
+  sourceId = Number(created.body.id);
+});
+
+afterAll(async () => {
+  // Each step runs even when an earlier one fails, so no PostgreSQL outlives the file.
+  const steps = [() => app?.close(), () => orm?.close(true), () => database?.destroy()];
+  const failures: unknown[] = [];
+  for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw failures[0];
+});
+
+describe('while the database is up', () => {
+  it('answers GET /v3/rest/feedback-sources/{id} with 200 and the source', async () => {
+    const answer = await getSource();
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ id: sourceId, name: 'Zendesk Support Tickets' });
+  });
+
+  it('answers a GraphQL feedbackSource query with its data', async () => {
+    const answer = await querySource();
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ data: { feedbackSource: { id: String(sourceId), name: 'Zendesk Support Tickets' } } });
+  });
+
+  it('answers GET /readyz with 200', async () => {
+    expect(await probe('/readyz')).toBe(200);
+  });
+});
+
+describe('while the database is stopped', () => {
+  beforeAll(async () => {
+    await database?.stop();
+  });
+
+  it('answers a REST GET with 500 server_error DATABASE_UNAVAILABLE, retryable: true, within 5 s', async () => {
+    const answer = await getSource();
+    expect(answer.status).toBe(500);
+    expect(answer.body).toEqual({ error: databaseUnavailable(answer.requestId) });
+    expect(answer.elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('answers a REST POST of a record with 500 server_error DATABASE_UNAVAILABLE, retryable: true, within 5 s', async () => {
+    const answer = await postRecord('outage-rest-1');
+    expect(answer.status).toBe(500);
+    expect(answer.body).toEqual({ error: databaseUnavailable(answer.requestId) });
+    expect(answer.elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('answers a GraphQL query with 500 and DATABASE_UNAVAILABLE, retryable: true in errors[0].extensions, within 5 s', async () => {
+    const answer = await querySource();
+    expect(answer.status).toBe(500);
+    expect(answer.body.data ?? null).toBeNull();
+    expect(answer.body.errors).toHaveLength(1);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject(databaseUnavailable(answer.requestId));
+    expect(answer.elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('answers a GraphQL ingestRecord mutation with 500 and DATABASE_UNAVAILABLE, retryable: true in errors[0].extensions, within 5 s', async () => {
+    const answer = await ingestMutation('outage-graphql-1');
+    expect(answer.status).toBe(500);
+    expect(answer.body.data ?? null).toBeNull();
+    expect(answer.body.errors).toHaveLength(1);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject(databaseUnavailable(answer.requestId));
+    expect(answer.elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('answers GET /readyz with 503 within 5 s', async () => {
+    const started = performance.now();
+    expect(await probe('/readyz')).toBe(503);
+    expect(performance.now() - started).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('answers GET /healthz with 200', async () => {
+    expect(await probe('/healthz')).toBe(200);
+  });
+});
+
+describe('once the database is back, in the same process', () => {
+  beforeAll(async () => {
+    await database?.restart();
+  });
+
+  it('answers the REST GET with 200 and the source again', async () => {
+    const answer = await eventually(getSource, ({ status }) => status === 200);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ id: sourceId, name: 'Zendesk Support Tickets' });
+  });
+
+  it('answers the GraphQL query with its data again', async () => {
+    const answer = await eventually(querySource, ({ status }) => status === 200);
+    expect(answer.body).toEqual({ data: { feedbackSource: { id: String(sourceId), name: 'Zendesk Support Tickets' } } });
+  });
+
+  it('ingests a record over REST again with 201', async () => {
+    const answer = await eventually(() => postRecord('after-outage-rest'), ({ status }) => status !== 500);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toMatchObject({ source_id: sourceId, external_id: 'after-outage-rest' });
+  });
+
+  it('has stored none of the writes refused while the database was stopped', async () => {
+    await eventually(getSource, ({ status }) => status === 200);
+    const stored = await orm?.em.fork().count(FeedbackRecord, { externalId: { $in: ['outage-rest-1', 'outage-graphql-1'] } });
+    expect(stored).toBe(0);
+  });
+
+  it('answers GET /readyz with 200 again', async () => {
+    const answer = await eventually(async () => ({ status: await probe('/readyz'), elapsedMs: 0, requestId: null, body: {} }), ({ status }) => status === 200);
+    expect(answer.status).toBe(200);
+  });
+});
