@@ -14,6 +14,11 @@ export interface Context {
   log: FastifyBaseLogger;
   metrics: Metrics;
   /**
+   * True when `em` is a transaction opened for this single operation (a REST write with an
+   * Idempotency-Key): its mutation then needs no savepoint of its own.
+   */
+  operationTransaction?: boolean;
+  /**
    * Whether mutations wrote or failed, which decides whether an idempotent request's response is
    * stored. An object, so that copies of the context (GraphQL Yoga extends it) share it.
    */

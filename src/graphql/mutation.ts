@@ -10,7 +10,7 @@ import { authorize, type Context } from './context.ts';
 export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityManager, viewer: Viewer) => Promise<T>): Promise<T> {
   try {
     const viewer = authorize(ctx, scope);
-    const result = await ctx.em.transactional((em) => write(em, viewer));
+    const result = ctx.operationTransaction ? await write(ctx.em, viewer) : await ctx.em.transactional((em) => write(em, viewer));
     ctx.outcome.written = true;
     return result;
   } catch (error) {

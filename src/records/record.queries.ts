@@ -21,37 +21,64 @@ export async function findRecordOrFail(em: EntityManager, organizationId: number
   throw recordNotFound(id);
 }
 
-export async function findExistingPeopleIds(em: EntityManager, organizationId: number, ids: number[]): Promise<Set<number>> {
-  if (ids.length === 0) return new Set();
-  const rows = await query(em, sql<{ id: string }>`select "id" from "person" where "organization_id" = ${organizationId} and "id" = any(${ids}::bigint[])`);
-  return new Set(rows.map((row) => Number(row.id)));
+/** Whether the source exists and which of the people do, in the organization: one statement before a batch. */
+export async function findIngestTargets(em: EntityManager, organizationId: number, sourceId: number, personIds: number[]): Promise<{ sourceExists: boolean; people: Set<number> }> {
+  const [row] = await query(
+    em,
+    sql<{ source_exists: boolean; people: string[] }>`select
+      exists (select 1 from "feedback_source" where "id" = ${sourceId} and "organization_id" = ${organizationId}) as "source_exists",
+      array(select "id" from "person" where "organization_id" = ${organizationId} and "id" = any(${personIds}::bigint[])) as "people"`,
+  );
+  return { sourceExists: row?.source_exists ?? false, people: new Set((row?.people ?? []).map(Number)) };
 }
 
-/** Ids are taken before the INSERT so each inserted row is matched to its input without relying on RETURNING order. */
-export async function allocateRecordIds(em: EntityManager, count: number): Promise<number[]> {
-  if (count === 0) return [];
-  const rows = await query(em, sql<{ id: string }>`select nextval(pg_get_serial_sequence('feedback_record', 'id')) as "id" from generate_series(1, ${count}::int)`);
-  return rows.map((row) => Number(row.id));
+export interface InsertOutcome {
+  /** The stored record, or null when its external_id already existed in the source. */
+  record: FeedbackRecord | null;
+  /** For a skipped row: the id of the record that holds its external_id, when this statement could see it. */
+  existingId: number | null;
 }
 
 /**
- * One statement for the whole batch. A row whose external_id already exists in the source is
- * skipped (ON CONFLICT DO NOTHING) and simply missing from the result.
+ * One statement for the whole batch, whose result keeps the input order: ids are drawn per input row
+ * (WITH ORDINALITY), a row whose external_id already exists in the source is skipped (ON CONFLICT DO
+ * NOTHING) and answered with the id of the record that has it.
  */
-export async function insertRecords(em: EntityManager, organizationId: number, sourceId: number, rows: (RecordDraft & { id: number })[]): Promise<FeedbackRecord[]> {
-  if (rows.length === 0) return [];
-  const column = <T>(pick: (row: RecordDraft & { id: number }) => T) => rows.map(pick);
-  const inserted = await query(
+export async function insertRecords(em: EntityManager, organizationId: number, sourceId: number, drafts: RecordDraft[]): Promise<InsertOutcome[]> {
+  if (drafts.length === 0) return [];
+  const column = <T>(pick: (draft: RecordDraft) => T) => drafts.map(pick);
+  const rows = await query(
     em,
-    sql<Record<string, unknown>>`insert into "feedback_record" ("id", "organization_id", "source_id", "person_id", "external_id", "display_ts", "fields", "created_at")
-      select u."id", ${organizationId}, ${sourceId}, u."person_id", u."external_id", u."display_ts", u."fields", now()
-      from unnest(${column((row) => row.id)}::bigint[], ${column((row) => row.personId)}::bigint[], ${column((row) => row.externalId)}::text[],
-        ${column((row) => row.displayTs.toISOString())}::timestamptz[], ${column((row) => JSON.stringify(row.fields))}::jsonb[])
-        as u("id", "person_id", "external_id", "display_ts", "fields")
-      on conflict ("organization_id", "source_id", "external_id") do nothing
-      returning *`,
+    sql<{ ord: string; id: string; created_at: Date | null; existing_id: string | null }>`
+      with "input" as (
+        select nextval(pg_get_serial_sequence('feedback_record', 'id')) as "id", u.*
+        from unnest(${column((draft) => draft.personId)}::bigint[], ${column((draft) => draft.externalId)}::text[],
+          ${column((draft) => draft.displayTs.toISOString())}::timestamptz[], ${column((draft) => JSON.stringify(draft.fields))}::jsonb[])
+          with ordinality as u("person_id", "external_id", "display_ts", "fields", "ord")
+      ), "inserted" as (
+        insert into "feedback_record" ("id", "organization_id", "source_id", "person_id", "external_id", "display_ts", "fields", "created_at")
+        select "id", ${organizationId}, ${sourceId}, "person_id", "external_id", "display_ts", "fields", now() from "input" order by "ord"
+        on conflict ("organization_id", "source_id", "external_id") do nothing
+        returning "id", "created_at"
+      )
+      select i."ord", i."id", n."created_at", e."id" as "existing_id"
+      from "input" i
+      left join "inserted" n on n."id" = i."id"
+      left join "feedback_record" e on n."id" is null and e."organization_id" = ${organizationId} and e."source_id" = ${sourceId} and e."external_id" = i."external_id"
+      order by i."ord"`,
   );
-  return inserted.map((row) => em.map(FeedbackRecord, row));
+  const factory = em.getEntityFactory();
+  return rows.map((row, index) => {
+    const draft = drafts[index] as RecordDraft;
+    if (row.created_at === null) return { record: null, existingId: row.existing_id === null ? null : Number(row.existing_id) };
+    // Built from what was written rather than hydrated from the rows: the caller only reads it.
+    const record = factory.create(
+      FeedbackRecord,
+      { id: Number(row.id), organization: organizationId, source: sourceId, person: draft.personId, externalId: draft.externalId, displayTs: draft.displayTs, fields: draft.fields, createdAt: new Date(row.created_at) },
+      { merge: false, newEntity: false, initialized: true },
+    );
+    return { record, existingId: null };
+  });
 }
 
 export async function findRecordIdsByExternalIds(em: EntityManager, organizationId: number, sourceId: number, externalIds: string[]): Promise<Map<string, number>> {

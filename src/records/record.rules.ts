@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, FieldErrors, type NotFoundError, ValidationError } from '../errors/api-error.ts';
 import { personNotFound } from '../people/person.queries.ts';
-import { findSourceOrFail } from '../sources/source.queries.ts';
+import { sourceNotFound } from '../sources/source.queries.ts';
 import { describeValue, isText, parseDateTime } from '../validation/values.ts';
 import { checkRecordFields, type RecordField } from './record-fields.ts';
-import { allocateRecordIds, findExistingPeopleIds, findRecordIdsByExternalIds, findRecordOrFail, insertRecords } from './record.queries.ts';
+import { findIngestTargets, findRecordIdsByExternalIds, findRecordOrFail, type InsertOutcome, insertRecords } from './record.queries.ts';
 import type { FeedbackRecord } from './record.entity.ts';
 
 export const MAX_BATCH = 500;
@@ -74,11 +74,12 @@ export async function ingestRecords(em: EntityManager, organizationId: number, s
       throw error;
     }
   });
-  await findSourceOrFail(em, organizationId, sourceId, 'sourceId');
 
   const drafts = () => outcomes.flatMap((outcome, index) => (outcome instanceof Error ? [] : [{ draft: outcome, index }]));
   const personIds = [...new Set(drafts().flatMap(({ draft }) => (draft.personId === null ? [] : [draft.personId])))];
-  const knownPeople = await findExistingPeopleIds(em, organizationId, personIds);
+  const targets = await findIngestTargets(em, organizationId, sourceId, personIds);
+  if (!targets.sourceExists) throw sourceNotFound(sourceId, 'sourceId');
+  const knownPeople = targets.people;
   const firstByExternalId = new Map<string, number>();
   const repeated = new Map<number, string>();
   for (const { draft, index } of drafts()) {
@@ -92,25 +93,25 @@ export async function ingestRecords(em: EntityManager, organizationId: number, s
   }
 
   const toInsert = drafts().filter(({ index }) => !repeated.has(index));
-  const ids = await allocateRecordIds(em, toInsert.length);
-  const rows = toInsert.map(({ draft, index }, i) => ({ ...draft, index, id: ids[i] as number }));
-  const inserted = new Map((await insertRecords(em, organizationId, sourceId, rows)).map((record) => [record.id, record]));
-  const conflicting = rows.filter((row) => !inserted.has(row.id)).map((row) => row.externalId as string);
-  const existingIds = await findRecordIdsByExternalIds(em, organizationId, sourceId, conflicting);
+  const stored = await insertRecords(em, organizationId, sourceId, toInsert.map(({ draft }) => draft));
+  // A concurrent request that stored the same external_id just before may be invisible to the
+  // INSERT's own snapshot; a fresh look finds its id.
+  const unseen = toInsert.filter((_, i) => stored[i]?.record === null && stored[i]?.existingId === null).map(({ draft }) => draft.externalId as string);
+  const seenNow = await findRecordIdsByExternalIds(em, organizationId, sourceId, unseen);
 
-  // Every item left as a draft is one of `rows` or a repeat, so each position is filled below.
+  // Every item left as a draft was inserted, skipped as a duplicate, or repeats an earlier item.
   const results = new Array<FeedbackRecord | IngestFailure>(inputs.length);
   outcomes.forEach((outcome, index) => {
     if (outcome instanceof Error) results[index] = outcome;
   });
-  for (const row of rows) {
-    // Only a row with an external_id can be skipped by ON CONFLICT.
-    results[row.index] = inserted.get(row.id) ?? duplicate(row.externalId as string, existingIds.get(row.externalId as string));
-  }
-  for (const [index, externalId] of repeated) {
-    const first = results[firstByExternalId.get(externalId) as number];
-    results[index] = duplicate(externalId, first instanceof Error ? existingIds.get(externalId) : first?.id);
-  }
+  const holderOf = new Map<string, number | undefined>();
+  toInsert.forEach(({ draft, index }, i) => {
+    const { record, existingId } = stored[i] as InsertOutcome;
+    const holder = record?.id ?? existingId ?? seenNow.get(draft.externalId as string);
+    if (draft.externalId !== null) holderOf.set(draft.externalId, holder);
+    results[index] = record ?? duplicate(draft.externalId as string, holder);
+  });
+  for (const [index, externalId] of repeated) results[index] = duplicate(externalId, holderOf.get(externalId));
   return results;
 }
 

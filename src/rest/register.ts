@@ -54,7 +54,15 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
         const viewer = request.viewer;
         const renames = { ...PAGE_PARAMS, ...route.paramNames };
         const run = async (em: EntityManager) => {
-          const context = createContext({ em, viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log, metrics: deps.metrics });
+          const context = createContext({
+            em,
+            viewer,
+            requestId: request.id,
+            publicUrl: deps.publicUrl,
+            log: request.log,
+            metrics: deps.metrics,
+            operationTransaction: em.isInTransaction(),
+          });
           const result = await executeOperation(route.document, route.variables(input), context);
           const [first] = result.errors ?? [];
           if (first) {
