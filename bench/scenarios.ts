@@ -1,0 +1,190 @@
+import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type autocannon from 'autocannon';
+
+/** Replaced in a scenario's body and headers by a value unique to each request (load.ts). */
+export const PLACEHOLDER = '__UNIQUE__';
+
+/** One fixed load: `connections` clients sending the same kind of request back to back for `duration` seconds. */
+export interface Scenario {
+  name: string;
+  /** Which server it loads. */
+  target: 'gateway' | 'floor';
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  /** JSON text; `__UNIQUE__` is replaced per request (load.ts). */
+  body?: string;
+  /** Records written or read per request, for records/s. */
+  recordsPerRequest: number;
+  /** The floor scenario this one is compared with (ratio of requests/s). */
+  floor?: string;
+}
+
+export interface BenchContext {
+  token: string;
+  ingestSourceId: number;
+  readSourceId: number;
+  personIds: number[];
+}
+
+export interface LoadOptions {
+  connections: number;
+  duration: number;
+}
+
+interface ExampleRecord {
+  display_ts: string;
+  fields: { category: string; type: string; name: string; value: unknown }[];
+}
+
+/** The realistic payloads of test/fixtures/examples/ (support ticket, NPS answer, Slack message). */
+export function exampleRecords(): ExampleRecord[] {
+  return ['support-tickets', 'nps-survey', 'slack-feedback'].map((name) => {
+    const file = fileURLToPath(new URL(`../test/fixtures/examples/${name}.json`, import.meta.url));
+    return (JSON.parse(readFileSync(file, 'utf8')) as { record: ExampleRecord }).record;
+  });
+}
+
+export const BATCH_SIZE = 100;
+export const READ_PAGE = 100;
+
+const RECORD_FIELDS = 'id sourceId personId externalId displayTs fields { category type name value } createdAt';
+const INGEST_RECORD = `mutation IngestRecord($sourceId: ID!, $input: IngestRecordInput!) {
+  ingestRecord(sourceId: $sourceId, input: $input) { __typename ... on Error { code message } ... on IngestRecordSuccess { record { ${RECORD_FIELDS} } } }
+}`;
+const INGEST_RECORDS = `mutation IngestRecords($sourceId: ID!, $records: [IngestRecordInput!]!) {
+  ingestRecords(sourceId: $sourceId, records: $records) {
+    __typename ... on Error { code message }
+    ... on IngestRecordsSuccess { ingestedCount failedCount results { __typename ... on Error { code message } ... on IngestRecordSuccess { record { id externalId } } } }
+  }
+}`;
+export const READ_RECORDS = `query ReadRecords($sourceId: ID!, $first: Int!) {
+  records(sourceId: $sourceId, first: $first) {
+    edges { node { id displayTs fields { name value } source { name } person { email company { name } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+/** The scenarios of the issue, each gateway one followed by its floor. */
+export function buildScenarios(context: BenchContext): Scenario[] {
+  const examples = exampleRecords();
+  const personAt = (i: number) => context.personIds[i % context.personIds.length] as number;
+  const exampleAt = (i: number) => examples[i % examples.length] as ExampleRecord;
+  const restRecord = (i: number, externalId: string) => ({ person_id: personAt(i), external_id: externalId, display_ts: exampleAt(i).display_ts, fields: exampleAt(i).fields });
+  const graphqlRecord = (i: number, externalId: string) => ({ personId: personAt(i), externalId, displayTs: exampleAt(i).display_ts, fields: exampleAt(i).fields });
+  const batch = <T>(make: (i: number, externalId: string) => T) => Array.from({ length: BATCH_SIZE }, (_, i) => make(i, `bench-${PLACEHOLDER}-${i}`));
+
+  const json = { 'content-type': 'application/json', accept: 'application/json' };
+  const authed = { ...json, 'x-api-token': context.token };
+  const graphql = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
+
+  return [
+    {
+      name: 'floor: INSERT 1 record',
+      target: 'floor',
+      method: 'POST',
+      path: '/records',
+      headers: json,
+      body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)),
+      recordsPerRequest: 1,
+    },
+    {
+      name: 'REST ingest 1 record (Idempotency-Key)',
+      target: 'gateway',
+      method: 'POST',
+      path: `/v3/rest/feedback-sources/${context.ingestSourceId}/records`,
+      headers: { ...authed, 'idempotency-key': `bench-${PLACEHOLDER}` },
+      body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)),
+      recordsPerRequest: 1,
+      floor: 'floor: INSERT 1 record',
+    },
+    {
+      name: 'GraphQL ingestRecord',
+      target: 'gateway',
+      method: 'POST',
+      path: '/graphql',
+      headers: authed,
+      body: graphql(INGEST_RECORD, { sourceId: context.ingestSourceId, input: graphqlRecord(1, `bench-${PLACEHOLDER}`) }),
+      recordsPerRequest: 1,
+      floor: 'floor: INSERT 1 record',
+    },
+    {
+      name: `floor: INSERT ${BATCH_SIZE} records`,
+      target: 'floor',
+      method: 'POST',
+      path: '/records',
+      headers: json,
+      body: JSON.stringify({ records: batch(restRecord) }),
+      recordsPerRequest: BATCH_SIZE,
+    },
+    {
+      name: `GraphQL ingestRecords x${BATCH_SIZE}`,
+      target: 'gateway',
+      method: 'POST',
+      path: '/graphql',
+      headers: authed,
+      body: graphql(INGEST_RECORDS, { sourceId: context.ingestSourceId, records: batch(graphqlRecord) }),
+      recordsPerRequest: BATCH_SIZE,
+      floor: `floor: INSERT ${BATCH_SIZE} records`,
+    },
+    {
+      name: `floor: SELECT ${READ_PAGE} records+joins`,
+      target: 'floor',
+      method: 'GET',
+      path: `/records?limit=${READ_PAGE}`,
+      headers: { accept: 'application/json' },
+      recordsPerRequest: READ_PAGE,
+    },
+    {
+      name: `GraphQL read ${READ_PAGE} (source, person, company)`,
+      target: 'gateway',
+      method: 'POST',
+      path: '/graphql',
+      headers: authed,
+      body: graphql(READ_RECORDS, { sourceId: context.readSourceId, first: READ_PAGE }),
+      recordsPerRequest: READ_PAGE,
+      floor: `floor: SELECT ${READ_PAGE} records+joins`,
+    },
+    {
+      name: `REST list ${READ_PAGE} records`,
+      target: 'gateway',
+      method: 'GET',
+      path: `/v3/rest/feedback-sources/${context.readSourceId}/records?limit=${READ_PAGE}`,
+      headers: { accept: 'application/json', 'x-api-token': context.token },
+      recordsPerRequest: READ_PAGE,
+      floor: `floor: SELECT ${READ_PAGE} records+joins`,
+    },
+  ];
+}
+
+/**
+ * Runs one scenario with autocannon in a child process (load.ts), so that the load generator shares
+ * neither the event loop nor the memory of the servers it measures (both run on this process's main
+ * thread). `onStart` runs once the child is up, just before the load starts: spawning it is no part
+ * of what is measured.
+ */
+export async function runLoad(scenario: Scenario, baseUrl: string, load: LoadOptions, onStart: () => Promise<void> | void = () => {}): Promise<autocannon.Result> {
+  const child = fork(fileURLToPath(new URL('./load.ts', import.meta.url)), { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return await new Promise((resolve, reject) => {
+    child.on('message', (message: { ready?: boolean; result?: autocannon.Result; error?: string }) => {
+      if (message.ready) {
+        Promise.resolve(onStart())
+          .then(() => child.send({ scenario, baseUrl, load }))
+          .catch(reject);
+      } else if (message.result) resolve(message.result);
+      else reject(new Error(`load: ${message.error}`));
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load: exited with ${code} before answering`)));
+  });
+}
+
+/** One request sent as the load would send it, answered with the status and body: a broken scenario stops the run before measuring it. */
+export async function smokeTest(scenario: Scenario, baseUrl: string): Promise<{ status: number; body: string }> {
+  const unique = `smoke-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const headers = Object.fromEntries(Object.entries(scenario.headers).map(([name, value]) => [name, value.replaceAll(PLACEHOLDER, unique)]));
+  const response = await fetch(baseUrl + scenario.path, { method: scenario.method, headers, ...(scenario.body === undefined ? {} : { body: scenario.body.replaceAll(PLACEHOLDER, unique) }) });
+  return { status: response.status, body: await response.text() };
+}
