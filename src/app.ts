@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
-import { clientErrorHandler, registerErrorHandling } from './http/errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { acceptJsonBodiesOnly } from './http/json-body.ts';
 import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
@@ -48,6 +48,9 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     clientErrorHandler: clientErrorHandler(config.publicUrl),
+    frameworkErrors: frameworkErrorHandler(config.publicUrl),
+    // Long enough that an overlong id reaches the route and is refused as INVALID_ID.
+    maxParamLength: 1000,
     // While stopping, requests on open connections are still served (with Connection: close, below)
     // rather than refused before the request id and envelope exist.
     return503OnClosing: false,

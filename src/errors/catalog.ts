@@ -119,6 +119,11 @@ export const errorCatalog = {
     message: 'The Idempotency-Key must be 1 to 255 printable ASCII characters.',
     suggestion: 'Use a UUID or another unique string of printable ASCII characters.',
   },
+  INVALID_GRAPHQL_REQUEST: {
+    type: 'validation_error',
+    message: 'The GraphQL request is not valid.',
+    suggestion: 'Check the query against the schema (GraphiQL at /graphql helps) and that variables match their declared types.',
+  },
   QUERY_TOO_COMPLEX: {
     type: 'validation_error',
     message: 'The GraphQL query is too large or too deeply nested.',

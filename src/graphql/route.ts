@@ -28,7 +28,7 @@ function isMutation(body: unknown): boolean {
 function forwardedHeaders(request: FastifyRequest): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
-    // The body is re-serialised, so its original length and encoding no longer apply.
+    // The body is forwarded as text, so the original transfer framing no longer applies.
     if (value === undefined || name === 'content-length' || name === 'transfer-encoding') continue;
     headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
@@ -54,7 +54,7 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM
       const idempotent = { organizationId: viewer.organizationId, key, method: 'POST', path: yoga.graphqlEndpoint, hash: requestHash('', request.body, request.rawBody), ttlSeconds: deps.idempotencyTtlSeconds };
       const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {
         request.transaction = em;
-        const init = { method: 'POST', headers: forwardedHeaders(request), body: JSON.stringify(request.body) };
+        const init = { method: 'POST', headers: forwardedHeaders(request), body: request.rawBody };
         const result = await yoga.fetch(`http://localhost${yoga.graphqlEndpoint}`, init, { req: request, reply });
         const body = await result.text();
         // Once anything was written the response is kept, so a retry cannot write it again; a request

@@ -4,7 +4,7 @@ import { createYoga, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { MikroORM } from '../database/orm.ts';
-import type { ApiError } from '../errors/api-error.ts';
+import { type ApiError, ValidationError } from '../errors/api-error.ts';
 import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { type Context, createContext } from './context.ts';
@@ -64,6 +64,33 @@ function useApiErrors(metrics: Metrics): Plugin<Context> {
   };
 }
 
+/**
+ * Errors about the request itself (syntax, unknown fields, variables of the wrong type, malformed
+ * parameters) come from graphql-js and Yoga without our fields; they get the envelope and 400.
+ * Execution errors (they have a path) were handled by useApiErrors.
+ */
+function useRequestErrorEnvelope(publicUrl: string): Plugin<Context> {
+  return {
+    onResultProcess: ({ result, setResult, serverContext }) => {
+      if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
+      const requestId = (serverContext as { req?: { id: string } }).req?.id ?? '';
+      const errors = result.errors.map((error) => {
+        const extensions = (error as GraphQLError).extensions ?? {};
+        const status = (extensions.http as { status?: number } | undefined)?.status;
+        if ('type' in extensions || (error as GraphQLError).path || (status !== undefined && status !== 400)) return error;
+        const apiError = new ValidationError('INVALID_GRAPHQL_REQUEST', { message: error.message });
+        return new GraphQLError(error.message, {
+          nodes: (error as GraphQLError).nodes,
+          positions: (error as GraphQLError).positions,
+          source: (error as GraphQLError).source,
+          extensions: { ...errorBody(apiError, requestId, publicUrl), http: { status: 400 } },
+        });
+      });
+      setResult({ ...result, errors });
+    },
+  };
+}
+
 export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: Metrics) {
   return createYoga<{ req: FastifyRequest; reply: FastifyReply }, Context>({
     schema,
@@ -92,6 +119,7 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'x-api-token', 'authorization'] }),
       ...queryLimitPlugins(schema, publicUrl),
       useApiErrors(metrics),
+      useRequestErrorEnvelope(publicUrl),
     ],
   });
 }

@@ -4,23 +4,38 @@ import { type ApiError, NotFoundError, ValidationError } from '../errors/api-err
 import { newRequestId } from './request-id.ts';
 import { errorBody, statusOf, toApiError } from './error-envelope.ts';
 
+function sendError(publicUrl: string, request: FastifyRequest, reply: FastifyReply, error: ApiError) {
+  const body = errorBody(error, request.id, publicUrl);
+  reply.code(statusOf(error));
+  // GraphQL clients get a GraphQL response whose error extensions hold the REST envelope's fields.
+  if (request.url.split('?')[0] === '/graphql') return reply.type('application/graphql-response+json; charset=utf-8').send({ errors: [{ message: error.message, extensions: body }] });
+  return reply.type('application/json; charset=utf-8').send({ error: body });
+}
+
+/**
+ * Fastify's router refuses a URL it cannot decode (or an absurdly long path parameter) before any
+ * hook runs; the answer still names its request and uses the envelope.
+ */
+export function frameworkErrorHandler(publicUrl: string) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('X-Request-Id', request.id);
+    reply.header('correlation-id', request.id);
+    const message = error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly percent-encoded UTF-8.' : 'A path segment of the URL is too long.';
+    return sendError(publicUrl, request, reply, new ValidationError('MALFORMED_REQUEST', { param: 'path', message }));
+  };
+}
+
 /** Every error, thrown anywhere or for an unknown route, leaves in the SPEC §5 envelope. */
 export function registerErrorHandling(app: FastifyInstance, publicUrl: string, beforeNotFound: preHandlerAsyncHookHandler): void {
-  const sendError = (request: FastifyRequest, reply: FastifyReply, error: ApiError) => {
-    const body = errorBody(error, request.id, publicUrl);
-    reply.code(statusOf(error));
-    // GraphQL clients get a GraphQL response whose error extensions hold the REST envelope's fields.
-    if (request.url.split('?')[0] === '/graphql') return reply.type('application/graphql-response+json; charset=utf-8').send({ errors: [{ message: error.message, extensions: body }] });
-    return reply.type('application/json; charset=utf-8').send({ error: body });
-  };
+  const send = (request: FastifyRequest, reply: FastifyReply, error: ApiError) => sendError(publicUrl, request, reply, error);
   app.setErrorHandler((thrown: FastifyError, request, reply) => {
     const { error, unexpected } = toApiError(thrown);
     if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
-    return sendError(request, reply, error);
+    return send(request, reply, error);
   });
   // An unknown route still identifies and counts its caller, so a 404 carries the RateLimit-* headers.
   app.setNotFoundHandler({ preHandler: beforeNotFound }, (request, reply) =>
-    sendError(request, reply, new NotFoundError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${request.url.split('?')[0]}.` })),
+    send(request, reply, new NotFoundError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${request.url.split('?')[0]}.` })),
   );
 }
 

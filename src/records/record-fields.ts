@@ -1,5 +1,5 @@
 import type { FieldErrors } from '../errors/api-error.ts';
-import { describeValue, hasUnstorableText, isCalendarDate, isRfc3339DateTime, isText, jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
+import { describeValue, hasNonFiniteNumber, hasUnstorableText, isCalendarDate, isRfc3339DateTime, isText, jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
 
 export const fieldCategories = ['content', 'created_at', 'identifier', 'identity', 'metadata'] as const;
 export const fieldTypes = ['boolean', 'date', 'datetime', 'float', 'integer', 'json', 'string'] as const;
@@ -87,6 +87,10 @@ function checkValue(value: unknown, type: FieldType, path: string, errors: Field
   }
   if (jsonDepth(value) > MAX_JSON_DEPTH) {
     errors.add(path, 'INVALID_FIELD_VALUE', `${path} nests more than ${MAX_JSON_DEPTH} levels deep.`);
+    return;
+  }
+  if (hasNonFiniteNumber(value)) {
+    errors.add(path, 'INVALID_FIELD_VALUE', `${path} holds a number beyond the float range.`);
     return;
   }
   if (hasUnstorableText(value)) {

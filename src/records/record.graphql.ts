@@ -9,6 +9,7 @@ import { PersonRef } from '../people/person.graphql.ts';
 import { findPersonOrFail } from '../people/person.queries.ts';
 import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
+import { isStorableInstant } from '../validation/values.ts';
 import { fieldCategories, fieldTypes, type RecordField } from './record-fields.ts';
 import { FeedbackRecord } from './record.entity.ts';
 import { findRecordOrFail, listRecords, type RecordFilter } from './record.queries.ts';
@@ -66,6 +67,9 @@ const recordFilterArgs = {
 
 async function recordConnection(ctx: Context, args: { first?: number | null; after?: string | null }, filter: RecordFilter) {
   const viewer = authorize(ctx, 'records:read');
+  for (const [param, date] of [['since', filter.since], ['until', filter.until]] as const) {
+    if (date && !isStorableInstant(date)) throw new ValidationError('INVALID_FIELD_VALUE', { param, message: `${param} must lie in years 0001–9999 UTC.` });
+  }
   const page = readPage(args, 2);
   const rows = await listRecords(ctx.em, viewer.organizationId, page, filter);
   return toConnection(rows, page, (record) => [record.displayTs.toISOString(), record.id]);

@@ -40,7 +40,7 @@ export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
   if (input.displayTs !== undefined && input.displayTs !== null) {
     const parsed = typeof input.displayTs === 'string' ? parseDateTime(input.displayTs) : null;
     if (parsed) displayTs = parsed;
-    else errors.add('displayTs', 'INVALID_FIELD_VALUE', `displayTs must be an RFC 3339 date-time with an offset, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
+    else errors.add('displayTs', 'INVALID_FIELD_VALUE', `displayTs must be an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
   }
   const externalId = input.externalId ?? null;
   if (externalId !== null && !isText(externalId, 255)) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import 'zod-openapi';
 import { errorCatalog, errorTypes } from '../errors/catalog.ts';
-import { isRfc3339DateTime } from '../validation/values.ts';
+import { parseDateTime } from '../validation/values.ts';
 
 /** Path ids: positive integers that fit the database, as text in the URL. */
 export const idParam = (description: string) =>
@@ -11,7 +11,10 @@ export const idParam = (description: string) =>
     .meta({ description, override: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } });
 
 export const dateTimeQuery = (description: string) =>
-  z.string().refine(isRfc3339DateTime, 'an RFC 3339 date-time with an offset, e.g. 2025-03-14T09:26:53Z').meta({ description, format: 'date-time' });
+  z
+    .string()
+    .refine((value) => parseDateTime(value) !== null, 'an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z')
+    .meta({ description, format: 'date-time' });
 
 export const listQuery = {
   limit: z

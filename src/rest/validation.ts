@@ -9,8 +9,10 @@ function isIdParam(param: string): boolean {
   return name === 'id' || (name.endsWith('_id') && name !== 'external_id');
 }
 
-function expectation(issue: z.core.$ZodIssue): string {
+function expectation(issue: z.core.$ZodIssue, param: string): string {
   switch (issue.code) {
+    case 'invalid_union':
+      return isIdParam(param) ? 'a positive integer id' : 'a value of the documented type';
     case 'invalid_type':
       return issue.expected === 'int' ? 'an integer' : issue.expected === 'object' ? 'a JSON object' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
     case 'invalid_value':
@@ -38,7 +40,7 @@ export function parseRequestPart<S extends z.ZodType>(schema: S, value: unknown,
     }
     const param = paramOfPath(issue.path, root);
     const code = isIdParam(param) ? 'INVALID_ID' : 'INVALID_FIELD_VALUE';
-    const message = issue.input === undefined && issue.code === 'invalid_type' ? `${param} is required.` : `${param} must be ${expectation(issue)}; got ${describeValue(issue.input)}.`;
+    const message = issue.input === undefined && issue.code === 'invalid_type' ? `${param} is required.` : `${param} must be ${expectation(issue, param)}; got ${describeValue(issue.input)}.`;
     errors.add(param, code, message);
   }
   errors.throwIfAny();

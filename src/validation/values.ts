@@ -27,11 +27,23 @@ export function isRfc3339DateTime(value: string): boolean {
   return true;
 }
 
-/** Parses an RFC 3339 date-time into a Date, or null when it is not one or is outside JavaScript's range. */
+const FIRST_INSTANT = new Date('0001-01-01T00:00:00Z').getTime();
+const LAST_INSTANT = new Date('9999-12-31T23:59:59.999Z').getTime();
+
+/** Whether an instant lies in years 0001–9999 UTC, the range stored timestamps and RFC 3339 share. */
+export function isStorableInstant(date: Date): boolean {
+  const time = date.getTime();
+  return time >= FIRST_INSTANT && time <= LAST_INSTANT;
+}
+
+/**
+ * Parses an RFC 3339 date-time into a Date, or null when it is not one or its instant falls outside
+ * years 0001–9999 UTC (an offset can push 9999-12-31T23:59:59-23:59 into year 10000).
+ */
 export function parseDateTime(value: string): Date | null {
   if (!isRfc3339DateTime(value)) return null;
   const date = new Date(value.replace(/:60(\.\d+)?/, ':59$1'));
-  return Number.isNaN(date.getTime()) ? null : date;
+  return Number.isNaN(date.getTime()) || !isStorableInstant(date) ? null : date;
 }
 
 /** PostgreSQL cannot store U+0000 in text or jsonb, and unpaired surrogates are not valid UTF-8. */
@@ -74,6 +86,17 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   return deepest;
 }
 
+/** True when a number anywhere in the value is not finite (JSON's 1e400 parses to Infinity, stored as null). */
+export function hasNonFiniteNumber(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'number' && !Number.isFinite(item)) return true;
+    if (typeof item === 'object' && item !== null) pending.push(...Object.values(item));
+  }
+  return false;
+}
+
 /** True when a string anywhere in the JSON value (keys included) is not storable text. */
 export function hasUnstorableText(value: unknown): boolean {
   const pending: unknown[] = [value];
@@ -93,6 +116,7 @@ export function hasUnstorableText(value: unknown): boolean {
 /** The failing value as it appears in messages: JSON, shortened so an error never echoes a huge body. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} (a number beyond the float range)`;
   if (jsonDepth(value) > MAX_JSON_DEPTH) return `a value nested more than ${MAX_JSON_DEPTH} levels deep`;
   const text = JSON.stringify(value) ?? String(value);
   if (text.length <= 80) return text;

@@ -75,7 +75,7 @@ export interface ExpectedEnvelope {
 }
 
 // What must never reach a client (SPEC §5): stack frames, SQL text, internal class names.
-const LEAKS = /\n\s+at\s|node_modules|\.[cm]?[jt]s:\d+|FST_ERR|ZodError|\$Zod|MikroORM|DriverException|\b(Syntax|Type|Range|Reference)Error\b|\bselect\b[^"]*\bfrom\b|\binsert into\b|violates .* constraint/i;
+export const LEAKS = /\n\s+at\s|node_modules|\.[cm]?[jt]s:\d+|FST_ERR|ZodError|\$Zod|MikroORM|DriverException|\b(Syntax|Type|Range|Reference)Error\b|\bselect\b[^"]*\bfrom\b|\binsert into\b|violates .* constraint/i;
 
 /**
  * Asserts the whole SPEC §5 envelope of an error: JSON, the status of its type, code and param, a
