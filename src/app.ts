@@ -50,7 +50,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     clientErrorHandler: clientErrorHandler(config.publicUrl),
     frameworkErrors: frameworkErrorHandler(config.publicUrl),
     // Long enough that an overlong id reaches the route and is refused as INVALID_ID.
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     // While stopping, requests on open connections are still served (with Connection: close, below)
     // rather than refused before the request id and envelope exist.
     return503OnClosing: false,

@@ -1,5 +1,5 @@
 import { ConnectionException, DriverException } from '@mikro-orm/core';
-import { ApiError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
+import { ApiError, NotFoundError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
 import { docUrl, errorTypes } from '../errors/catalog.ts';
 
 export interface ErrorBody {
@@ -22,6 +22,31 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return (error instanceof DriverException || error instanceof Error) && typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(code);
 }
 
+/** Whether Fastify itself refused the request with a 4xx (its errors carry `FST_` codes and a statusCode). */
+export function isFrameworkClientError(error: unknown): boolean {
+  const { code, statusCode } = (error ?? {}) as { code?: unknown; statusCode?: unknown };
+  return typeof code === 'string' && code.startsWith('FST_') && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500;
+}
+
+/**
+ * Fastify's other refusals keep a client-error status: the request was wrong, not the server. Its own
+ * message is not passed on, since it names framework internals.
+ */
+function frameworkRefusal(error: unknown): ApiError | null {
+  if (!isFrameworkClientError(error)) return null;
+  switch ((error as { statusCode: number }).statusCode) {
+    case 404:
+    case 405:
+      return new NotFoundError('ROUTE_NOT_FOUND');
+    case 413:
+      return new ValidationError('PAYLOAD_TOO_LARGE', { param: 'body' });
+    case 415:
+      return new ValidationError('UNSUPPORTED_MEDIA_TYPE', { param: 'body' });
+    default:
+      return new ValidationError('MALFORMED_REQUEST');
+  }
+}
+
 /**
  * Maps anything thrown to an ApiError. Fastify's own failures (body parsing, limits) get their
  * catalog codes; anything unexpected becomes INTERNAL_ERROR, whose details are only logged.
@@ -42,6 +67,8 @@ export function toApiError(error: unknown): { error: ApiError; unexpected: boole
   if (error instanceof SyntaxError && (error as { statusCode?: number }).statusCode === 400) {
     return { error: new ValidationError('INVALID_JSON', { param: 'body', message: `The request body is not valid JSON: ${error.message}` }), unexpected: false };
   }
+  const refusal = frameworkRefusal(error);
+  if (refusal) return { error: refusal, unexpected: false };
   if (isDatabaseUnavailable(error)) return { error: new ServerError('DATABASE_UNAVAILABLE'), unexpected: false };
   return { error: new ServerError('INTERNAL_ERROR'), unexpected: true };
 }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { type ApiError, NotFoundError, ValidationError } from '../errors/api-error.ts';
 import { newRequestId } from './request-id.ts';
-import { errorBody, statusOf, toApiError } from './error-envelope.ts';
+import { errorBody, isFrameworkClientError, statusOf, toApiError } from './error-envelope.ts';
 
 function sendError(publicUrl: string, request: FastifyRequest, reply: FastifyReply, error: ApiError) {
   const body = errorBody(error, request.id, publicUrl);
@@ -28,15 +28,17 @@ export function frameworkErrorHandler(publicUrl: string) {
 /** Every error, thrown anywhere or for an unknown route, leaves in the SPEC §5 envelope. */
 export function registerErrorHandling(app: FastifyInstance, publicUrl: string, beforeNotFound: preHandlerAsyncHookHandler): void {
   const send = (request: FastifyRequest, reply: FastifyReply, error: ApiError) => sendError(publicUrl, request, reply, error);
+  const routeNotFound = (request: FastifyRequest) => new NotFoundError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${request.url.split('?')[0]}.` });
   app.setErrorHandler((thrown: FastifyError, request, reply) => {
+    // A request for a method no route serves can fail Fastify's checks (a QUERY without Content-Type)
+    // before the not-found handler runs; it is still an unknown route.
+    if (request.is404 && isFrameworkClientError(thrown)) return send(request, reply, routeNotFound(request));
     const { error, unexpected } = toApiError(thrown);
     if (unexpected) request.log.error({ err: thrown }, 'unexpected error');
     return send(request, reply, error);
   });
   // An unknown route still identifies and counts its caller, so a 404 carries the RateLimit-* headers.
-  app.setNotFoundHandler({ preHandler: beforeNotFound }, (request, reply) =>
-    send(request, reply, new NotFoundError('ROUTE_NOT_FOUND', { message: `No route for ${request.method} ${request.url.split('?')[0]}.` })),
-  );
+  app.setNotFoundHandler({ preHandler: beforeNotFound }, (request, reply) => send(request, reply, routeNotFound(request)));
 }
 
 /**

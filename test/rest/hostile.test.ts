@@ -265,6 +265,28 @@ describe('unknown routes and methods', () => {
     const reply = await rejectedWrite(() => sendRaw(server.url, { method, path, headers: { 'x-api-token': token, 'content-type': 'application/json' }, body }));
     expectErrorEnvelope(reply, { status: 404, type: 'not_found_error', code: 'ROUTE_NOT_FOUND', param: null, message: `${method} ${path}` });
   });
+
+  // QUERY is a method with a body that Fastify refuses without a Content-Type before any handler runs.
+  it.each([
+    { method: 'QUERY', path: '/healthz', headers: {} },
+    { method: 'QUERY', path: '/readyz', headers: { 'x-api-token': 'token' } },
+    { method: 'QUERY', path: '/v3/rest/feedback-sources', headers: { 'x-api-token': 'token' } },
+    { method: 'QUERY', path: '/v3/rest/feedback-sources', headers: {} },
+    { method: 'QUERY', path: '/v3/rest/feedback-sources', headers: { 'x-api-token': 'token', 'content-type': 'application/json' }, body: '{}' },
+    { method: 'QUERY', path: '/docs/errors', headers: { 'content-type': 'text/plain' }, body: 'x' },
+    { method: 'PROPFIND', path: '/v3/rest/people', headers: { 'x-api-token': 'token' } },
+    { method: 'SEARCH', path: '/healthz', headers: {} },
+  ])('answers 404 ROUTE_NOT_FOUND to $method $path, a method no route serves', async ({ method, path, headers, body }) => {
+    const sent: Record<string, string> = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, value === 'token' ? token : value]));
+    const reply = await sendRaw(server.url, { method, path, headers: sent, ...(body === undefined ? {} : { body }) });
+    expectErrorEnvelope(reply, { status: 404, type: 'not_found_error', code: 'ROUTE_NOT_FOUND', param: null, message: `${method} ${path}` });
+  });
+
+  it('answers QUERY /graphql, a method GraphQL does not serve, with 404 ROUTE_NOT_FOUND in GraphQL form', async () => {
+    const reply = await sendRaw(server.url, { method: 'QUERY', path: '/graphql', headers: {} });
+    expect(reply.status).toBe(404);
+    expect(JSON.parse(reply.text)).toMatchObject({ errors: [{ extensions: { type: 'not_found_error', code: 'ROUTE_NOT_FOUND' } }] });
+  });
 });
 
 interface IdPosition {
