@@ -4,17 +4,14 @@ import { scopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
 import type { ErrorObject } from '../helpers/idempotency-http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
-import { startRedis } from '../helpers/redis-server.ts';
+import { runRedisSuites, startRedis } from '../helpers/redis-server.ts';
 import { createDatabase } from '../helpers/server.ts';
 
 const LIMIT = 4;
 
-let redis: ChildService;
-/** Two processes sharing one database and one Redis. */
-let shared: [ChildService, ChildService];
-/** Two processes sharing one database, without Redis. */
-let separate: [ChildService, ChildService];
 let createToken: (organization: string) => Promise<string>;
+/** The gateway's settings shared by every process: one database, a small limit. */
+let env: Record<string, string>;
 const closers: (() => Promise<void>)[] = [];
 
 interface Answer {
@@ -41,36 +38,38 @@ beforeAll(async () => {
   const databaseUrl = await createDatabase();
   const orm = await connectOrm(databaseUrl);
   closers.push(() => orm.close());
-  // An organization exists before the processes start, so neither prints a first-start token.
+  // An organization exists before the processes start, so none prints a first-start token.
   createToken = async (organization) => (await createApiKey(orm.em.fork(), organization, scopes, null)).token;
   await createToken('Redis Corp');
-
-  redis = await startRedis();
-  closers.push(() => redis.stop());
-  const env = { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
-  // Every process that starts is stopped in afterAll, even when another one fails to start.
-  const tracked = async (starting: Promise<ChildService>) => {
-    const service = await starting;
-    closers.unshift(() => service.stop());
-    return service;
-  };
-  const starting = [
-    tracked(startServerProcess({ ...env, REDIS_URL: redis.url })),
-    tracked(startServerProcess({ ...env, REDIS_URL: redis.url })),
-    tracked(startServerProcess(env)),
-    tracked(startServerProcess(env)),
-  ] as const;
-  await Promise.allSettled(starting);
-  const [a, b, c, d] = await Promise.all(starting);
-  shared = [a, b];
-  separate = [c, d];
+  env = { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
 });
 
 afterAll(async () => {
   for (const close of closers) await close();
 });
 
-describe('with REDIS_URL, two processes share one budget per token', () => {
+/** Two gateway processes with the same settings; every process that starts is stopped in afterAll, even when the other fails to start. */
+async function startPair(pairEnv: Record<string, string>): Promise<[ChildService, ChildService]> {
+  const tracked = async (starting: Promise<ChildService>) => {
+    const service = await starting;
+    closers.unshift(() => service.stop());
+    return service;
+  };
+  const starting = [tracked(startServerProcess(pairEnv)), tracked(startServerProcess(pairEnv))] as const;
+  await Promise.allSettled(starting);
+  return await Promise.all(starting);
+}
+
+describe.runIf(runRedisSuites())('with REDIS_URL, two processes share one budget per token', () => {
+  /** Two processes sharing one database and one Redis. */
+  let shared: [ChildService, ChildService];
+
+  beforeAll(async () => {
+    const redis = await startRedis();
+    closers.push(() => redis.stop());
+    shared = await startPair({ ...env, REDIS_URL: redis.url });
+  });
+
   it('count down one RateLimit-Remaining across both processes', async () => {
     const answers = await alternate(shared, await createToken('Redis Corp'), LIMIT);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
@@ -106,6 +105,13 @@ describe('with REDIS_URL, two processes share one budget per token', () => {
 });
 
 describe('without REDIS_URL, each process has its own budget', () => {
+  /** Two processes sharing one database, without Redis. */
+  let separate: [ChildService, ChildService];
+
+  beforeAll(async () => {
+    separate = await startPair(env);
+  });
+
   it('answer 8 alternating requests of one token with 200: 4 on each process', async () => {
     const answers = await alternate(separate, await createToken('Redis Corp'), 2 * LIMIT);
     expect(answers.map((answer) => answer.status)).toEqual(Array(2 * LIMIT).fill(200));
