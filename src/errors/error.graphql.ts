@@ -10,11 +10,24 @@ import {
   ServerError,
   ValidationError,
 } from './api-error.ts';
-import { docUrl, errorCatalog, errorTypes } from './catalog.ts';
+import { docUrl, type ErrorType, errorCatalog, errorTypes } from './catalog.ts';
+
+/** What each kind of failure means; the HTTP status comes from the catalog. */
+const errorTypeMeanings: Record<ErrorType, string> = {
+  authentication_error: 'the API token is missing, unknown, expired or revoked',
+  permission_error: 'the API token lacks the scope the field or mutation needs',
+  validation_error: 'the input is invalid; errors lists every failing field',
+  not_found_error: 'the object does not exist in the organization',
+  conflict_error: 'the write clashes with existing data, such as a name or external id already taken',
+  rate_limit_error: 'the token sent too many requests; retry after retryAfterSeconds',
+  server_error: 'the service failed; retry when retryable is true',
+};
 
 const ErrorTypeEnum = builder.enumType('ErrorType', {
   description: 'The kind of failure; each maps to one HTTP status in the REST API.',
-  values: Object.keys(errorTypes) as (keyof typeof errorTypes)[],
+  values: Object.fromEntries(
+    (Object.keys(errorTypes) as ErrorType[]).map((type) => [type, { description: `HTTP ${errorTypes[type]}: ${errorTypeMeanings[type]}.` }]),
+  ),
 });
 
 const ErrorCodeEnum = builder.enumType('ErrorCode', {
@@ -25,38 +38,46 @@ const ErrorCodeEnum = builder.enumType('ErrorCode', {
 export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement({
   description: 'Fields shared by every error, the same as the REST error envelope.',
   fields: (t) => ({
-    type: t.field({ type: ErrorTypeEnum, resolve: (error) => error.type }),
-    code: t.field({ type: ErrorCodeEnum, resolve: (error) => error.code }),
-    message: t.exposeString('message'),
-    retryable: t.exposeBoolean('retryable'),
-    requestId: t.string({ resolve: (_error, _args, ctx) => ctx.requestId }),
-    docUrl: t.string({ resolve: (error, _args, ctx) => docUrl(ctx.publicUrl, error.code) }),
-    param: t.exposeString('param', { nullable: true }),
-    suggestion: t.exposeString('suggestion'),
+    type: t.field({ type: ErrorTypeEnum, description: 'The kind of failure, which decides the HTTP status.', resolve: (error) => error.type }),
+    code: t.field({ type: ErrorCodeEnum, description: 'The stable code of this failure; branch on it, not on message.', resolve: (error) => error.code }),
+    message: t.exposeString('message', { description: 'What went wrong, for people, with the failing value where there is one.' }),
+    retryable: t.exposeBoolean('retryable', { description: 'True when the same request may succeed if sent again later.' }),
+    requestId: t.string({ description: 'The id of the request, also in the X-Request-Id header and the logs.', resolve: (_error, _args, ctx) => ctx.requestId }),
+    docUrl: t.string({ description: 'The page documenting this code.', resolve: (error, _args, ctx) => docUrl(ctx.publicUrl, error.code) }),
+    param: t.exposeString('param', { nullable: true, description: 'The path of the failing input, e.g. fields[2].value; null when no single input is at fault.' }),
+    suggestion: t.exposeString('suggestion', { description: 'What to do next to get past this failure.' }),
   }),
 });
 
 const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
   description: 'One failing input field; param is its path, e.g. fields[2].value.',
   fields: (t) => ({
-    param: t.exposeString('param'),
-    code: t.field({ type: ErrorCodeEnum, resolve: (error) => error.code }),
-    message: t.exposeString('message'),
+    param: t.exposeString('param', { description: 'The path of the failing input, e.g. fields[2].value.' }),
+    code: t.field({ type: ErrorCodeEnum, description: 'Why this input failed.', resolve: (error) => error.code }),
+    message: t.exposeString('message', { description: 'What is wrong with this input, with its value.' }),
   }),
 });
 
 builder.objectType(ValidationError, {
   name: 'ValidationError',
+  description: 'The input is invalid (HTTP 400 in REST); errors lists every failing field at once.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ errors: t.field({ type: [FieldErrorRef], resolve: (error) => error.errors }) }),
+  fields: (t) => ({
+    errors: t.field({ type: [FieldErrorRef], description: 'Every failing input field, each with its path.', resolve: (error) => error.errors }),
+  }),
 });
 builder.objectType(RateLimitError, {
   name: 'RateLimitError',
+  description: 'The token sent more requests this minute than its limit allows.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds') }),
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'Seconds to wait before the limit allows another request.' }) }),
 });
-builder.objectType(AuthenticationError, { name: 'AuthenticationError', interfaces: [ErrorInterface] });
-builder.objectType(PermissionError, { name: 'PermissionError', interfaces: [ErrorInterface] });
-builder.objectType(NotFoundError, { name: 'NotFoundError', interfaces: [ErrorInterface] });
-builder.objectType(ConflictError, { name: 'ConflictError', interfaces: [ErrorInterface] });
-builder.objectType(ServerError, { name: 'ServerError', interfaces: [ErrorInterface] });
+builder.objectType(AuthenticationError, {
+  name: 'AuthenticationError',
+  description: 'The API token is missing, unknown, expired or revoked.',
+  interfaces: [ErrorInterface],
+});
+builder.objectType(PermissionError, { name: 'PermissionError', description: 'The API token lacks a scope that this write needs.', interfaces: [ErrorInterface] });
+builder.objectType(NotFoundError, { name: 'NotFoundError', description: 'An object the input names does not exist in the organization.', interfaces: [ErrorInterface] });
+builder.objectType(ConflictError, { name: 'ConflictError', description: 'The write clashes with data that already exists.', interfaces: [ErrorInterface] });
+builder.objectType(ServerError, { name: 'ServerError', description: 'The service failed to complete the request.', interfaces: [ErrorInterface] });

@@ -28,8 +28,16 @@ export const builder = new SchemaBuilder<{
     nodesQueryOptions: false,
     edgesFieldOptions: { nullable: { list: false, items: false } },
     nodeFieldOptions: { nullable: false },
+    // Relay's generated types and fields are part of the public schema, so they are described here once.
+    pageInfoTypeOptions: { description: 'Where a page sits in its list, and the cursors to ask for the next one.' },
+    pageInfoFieldOptions: { description: 'Whether more items follow, and the cursor to fetch them with.' },
+    hasNextPageFieldOptions: { description: 'True when more items follow this page; ask for them with after: endCursor.' },
+    hasPreviousPageFieldOptions: { description: 'True when this page was asked for with after, so items precede it.' },
+    startCursorFieldOptions: { description: 'The cursor of the first item on this page; null when the page is empty.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item on this page, to pass as after for the next page; null when the page is empty.' },
+    cursorFieldOptions: { description: 'An opaque position in the list; pass it as after to get the items that follow this one.' },
   },
 });
 
-builder.queryType({});
-builder.mutationType({});
+builder.queryType({ description: 'Reads: the token\'s own view, and the organization\'s sources, people and records.' });
+builder.mutationType({ description: 'Writes: each answers a union of its success type and the errors it can meet.' });

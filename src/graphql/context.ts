@@ -20,9 +20,10 @@ export interface Context {
   operationTransaction?: boolean;
   /**
    * Whether mutations wrote or failed, which decides whether an idempotent request's response is
-   * stored. An object, so that copies of the context (GraphQL Yoga extends it) share it.
+   * stored, and the error a failed mutation threw, which REST answers with as it was thrown. An
+   * object, so that copies of the context (GraphQL Yoga extends it) share it.
    */
-  outcome: { failed: boolean; written: boolean; operation?: string };
+  outcome: { failed: boolean; written: boolean; operation?: string; error?: unknown };
 }
 
 /** Forks the EntityManager, unless it already runs an idempotent request's transaction, which the operation must join. */
@@ -30,9 +31,21 @@ export function createContext(base: Omit<Context, 'outcome'>): Context {
   return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), outcome: { failed: false, written: false } };
 }
 
-/** Every data field calls this first: no token means API_TOKEN_MISSING, a missing scope INSUFFICIENT_SCOPE. */
-export function authorize(ctx: Context, scope: Scope): Viewer {
+/**
+ * The token's viewer, without a scope check: for reads inside something the token was already allowed
+ * to see (a person's company), whose organization still scopes the query.
+ */
+export function authenticate(ctx: Context): Viewer {
   if (!ctx.viewer) throw new AuthenticationError('API_TOKEN_MISSING');
-  assertScope(ctx.viewer, scope);
   return ctx.viewer;
+}
+
+/**
+ * Every field that reads or writes a resource calls this first: no token means API_TOKEN_MISSING, a
+ * missing scope INSUFFICIENT_SCOPE. Such a field is nullable, so a refusal nulls only that field.
+ */
+export function authorize(ctx: Context, scope: Scope): Viewer {
+  const viewer = authenticate(ctx);
+  assertScope(viewer, scope);
+  return viewer;
 }

@@ -9,10 +9,15 @@ export class DeleteSuccess {
   }
 }
 
-export function deleteSuccessType(Success: new (id: number) => DeleteSuccess, name: string) {
+/** `resource` names what was deleted in the descriptions, e.g. "feedback source". */
+export function deleteSuccessType(Success: new (id: number) => DeleteSuccess, name: string, resource: string) {
   return builder.objectType(Success, {
     name,
+    description: `The ${resource} was deleted.`,
     isTypeOf: (value) => value instanceof Success,
-    fields: (t) => ({ id: t.id({ resolve: (result) => result.id }), deleted: t.boolean({ resolve: (result) => result.deleted }) }),
+    fields: (t) => ({
+      id: t.id({ description: `The id the ${resource} had.`, resolve: (result) => result.id }),
+      deleted: t.boolean({ description: `Always true: the ${resource} no longer exists.`, resolve: (result) => result.deleted }),
+    }),
   });
 }

@@ -25,7 +25,17 @@ function requestLevel(error: ApiError): boolean {
   return ['authentication_error', 'permission_error', 'rate_limit_error', 'server_error'].includes(error.type);
 }
 
-export function toGraphQLError(error: GraphQLError, ctx: Pick<Context, 'requestId' | 'publicUrl' | 'log'>): GraphQLError {
+/**
+ * Whether any top-level field answered. Then the errors are partial (a refused relation, a committed
+ * mutation whose payload asked for more than the token may read) and the response is 200, as GraphQL
+ * over HTTP says for non-null data; only a request that got nothing takes its errors' status.
+ */
+function answeredAnyField(data: Record<string, unknown> | null | undefined): boolean {
+  return data !== null && data !== undefined && Object.values(data).some((value) => value !== null);
+}
+
+/** `withStatus`: whether a request-level error may set the HTTP status (no top-level field answered). */
+export function toGraphQLError(error: GraphQLError, ctx: Pick<Context, 'requestId' | 'publicUrl' | 'log'>, withStatus = true): GraphQLError {
   if (!error.originalError || error.originalError instanceof GraphQLError) return error;
   const { error: apiError, unexpected } = toApiError(error.originalError);
   if (unexpected) ctx.log.error({ err: error.originalError, path: error.path }, 'unexpected error in resolver');
@@ -36,7 +46,7 @@ export function toGraphQLError(error: GraphQLError, ctx: Pick<Context, 'requestI
     path: error.path,
     extensions: {
       ...errorBody(apiError, ctx.requestId, ctx.publicUrl),
-      ...(requestLevel(apiError) ? { http: { status: statusOf(apiError) } } : {}),
+      ...(withStatus && requestLevel(apiError) ? { http: { status: statusOf(apiError) } } : {}),
     },
   });
 }
@@ -57,7 +67,8 @@ function useApiErrors(metrics: Metrics): Plugin<Context> {
         onExecuteDone: ({ result, setResult }) => {
           stopTimer();
           if (isAsyncIterable(result) || !result.errors) return;
-          setResult({ ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx)) });
+          const withStatus = !answeredAnyField(result.data);
+          setResult({ ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx, withStatus)) });
         },
       };
     },

