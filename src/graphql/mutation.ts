@@ -15,6 +15,7 @@ export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityMa
     return result;
   } catch (error) {
     ctx.outcome.failed = true;
+    ctx.outcome.error = error;
     throw error;
   }
 }

@@ -35,11 +35,11 @@ function decodeCursor(cursor: string, length: number): CursorKey | null {
 export function readPage(args: PageArgs, keyLength: number): Page {
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw new ValidationError('INVALID_FIELD_VALUE', { param: 'first', message: `first must be between 1 and ${MAX_PAGE_SIZE}; got ${describeValue(args.first)}.` });
+    throw new ValidationError('INVALID_FIELD_VALUE', { param: 'first', message: (n) => `${n('first')} must be between 1 and ${MAX_PAGE_SIZE}; got ${describeValue(args.first)}.` });
   }
   if (args.after === null || args.after === undefined) return { limit: first, after: null };
   const after = decodeCursor(args.after, keyLength);
-  if (!after) throw new ValidationError('INVALID_CURSOR', { param: 'after', message: `after is not a cursor this API returned: ${describeValue(args.after)}.` });
+  if (!after) throw new ValidationError('INVALID_CURSOR', { param: 'after', message: (n) => `${n('after')} is not a cursor this API returned: ${describeValue(args.after)}.` });
   return { limit: first, after };
 }
 

@@ -6,16 +6,29 @@ import { query, sql } from '../database/sql.ts';
 import { ConflictError, ValidationError } from '../errors/api-error.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
 
-const PRINTABLE_ASCII = /^[\x20-\x7E]{1,255}$/;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+/** 1 to 255 printable ASCII characters (U+0020 to U+007E), as SPEC §7 states. */
+export const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7E]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`);
+const RULE = `1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters (U+0020 to U+007E)`;
+
+/** What was wrong with a refused key, counted in characters as sent (headers arrive as Latin-1 bytes). */
+function describeKey(value: string): string {
+  const characters = [...Buffer.from(value, 'latin1').toString('utf8')];
+  const outside = characters.find((character) => !/^[\x20-\x7E]$/.test(character));
+  const count = `${characters.length} character${characters.length === 1 ? '' : 's'}`;
+  if (outside === undefined) return count;
+  const codePoint = `U+${(outside.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `${count}, including ${codePoint}, which is not printable ASCII`;
+}
 
 /** The request's Idempotency-Key, null when none was sent; malformed keys are refused. */
 export function idempotencyKeyOf(headers: IncomingHttpHeaders): string | null {
   const value = headers['idempotency-key'];
   if (value === undefined) return null;
-  if (typeof value !== 'string' || !PRINTABLE_ASCII.test(value)) {
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
     throw new ValidationError('INVALID_IDEMPOTENCY_KEY', {
       param: 'Idempotency-Key',
-      message: `The Idempotency-Key header must be 1 to 255 printable ASCII characters; got ${typeof value === 'string' ? `${value.length} characters` : 'several values'}.`,
+      message: `The Idempotency-Key header must be ${RULE}; got ${typeof value === 'string' ? describeKey(value) : 'several values'}.`,
     });
   }
   return value;

@@ -9,14 +9,16 @@ export interface CompanyInput {
   domain?: string | null;
 }
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+export const MAX_COMPANY_NAME_LENGTH = 255;
+/** A host name of at most 253 characters in labels of at most 63, checked lower-cased. */
+export const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 export function checkCompanyInput(input: CompanyInput, errors: FieldErrors, prefix = 'company'): void {
-  if (!isText(input.name, 255, { allowBlank: false })) {
-    errors.add(`${prefix}.name`, 'INVALID_FIELD_VALUE', `${prefix}.name must be 1 to 255 characters, not only spaces; got ${describeValue(input.name)}.`);
+  if (!isText(input.name, MAX_COMPANY_NAME_LENGTH, { allowBlank: false })) {
+    errors.add(`${prefix}.name`, 'INVALID_FIELD_VALUE', (n) => `${n(`${prefix}.name`)} must be 1 to ${MAX_COMPANY_NAME_LENGTH} characters, not only spaces; got ${describeValue(input.name)}.`);
   }
   if (input.domain !== undefined && input.domain !== null && !DOMAIN.test(input.domain.toLowerCase())) {
-    errors.add(`${prefix}.domain`, 'INVALID_FIELD_VALUE', `${prefix}.domain must be a domain name such as acme.example; got ${describeValue(input.domain)}.`);
+    errors.add(`${prefix}.domain`, 'INVALID_FIELD_VALUE', (n) => `${n(`${prefix}.domain`)} must be a domain name such as acme.example; got ${describeValue(input.domain)}.`);
   }
 }
 

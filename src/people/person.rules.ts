@@ -23,32 +23,35 @@ export interface PersonInput {
   company?: CompanyInput | null;
 }
 
-const E164 = /^\+[1-9]\d{1,14}$/;
+/** E.164: +, a country code and number, at most 15 digits, no spaces or dashes. */
+export const E164 = /^\+[1-9]\d{1,14}$/;
+export const MAX_PERSON_TEXT_LENGTH = 255;
+export const MAX_EMAIL_LENGTH = 320;
 const emailSchema = z.email();
 
 function checkText(errors: FieldErrors, param: string, value: unknown, max: number): void {
   if (value === undefined || value === null) return;
   if (!isText(value, max)) {
-    errors.add(param, 'INVALID_FIELD_VALUE', `${param} must be 1 to ${max} characters; got ${describeValue(value)}.`);
+    errors.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must be 1 to ${max} characters; got ${describeValue(value)}.`);
   }
 }
 
 function checkPersonInput(input: PersonInput): FieldErrors {
   const errors = new FieldErrors();
-  checkText(errors, 'externalId', input.externalId, 255);
-  checkText(errors, 'firstName', input.firstName, 255);
-  checkText(errors, 'lastName', input.lastName, 255);
-  if (typeof input.email === 'string' && (input.email.length > 320 || !emailSchema.safeParse(input.email).success)) {
-    errors.add('email', 'INVALID_EMAIL', `email is not a valid address: ${describeValue(input.email)}.`);
+  checkText(errors, 'externalId', input.externalId, MAX_PERSON_TEXT_LENGTH);
+  checkText(errors, 'firstName', input.firstName, MAX_PERSON_TEXT_LENGTH);
+  checkText(errors, 'lastName', input.lastName, MAX_PERSON_TEXT_LENGTH);
+  if (typeof input.email === 'string' && (input.email.length > MAX_EMAIL_LENGTH || !emailSchema.safeParse(input.email).success)) {
+    errors.add('email', 'INVALID_EMAIL', (n) => `${n('email')} is not a valid address: ${describeValue(input.email)}.`);
   }
   if (typeof input.phone === 'string' && !(E164.test(input.phone) && isPossiblePhoneNumber(input.phone))) {
-    errors.add('phone', 'INVALID_PHONE_NUMBER', `phone must be in E.164 format (e.g. +14155550123); got '${input.phone}'.`);
+    errors.add('phone', 'INVALID_PHONE_NUMBER', (n) => `${n('phone')} must be in E.164 format (e.g. +14155550123); got '${input.phone}'.`);
   }
   if (input.boundary === null || (input.boundary !== undefined && !(boundaries as readonly string[]).includes(input.boundary))) {
-    errors.add('boundary', 'INVALID_FIELD_VALUE', `boundary must be external or internal; got ${describeValue(input.boundary)}.`);
+    errors.add('boundary', 'INVALID_FIELD_VALUE', (n) => `${n('boundary')} must be ${boundaries.join(' or ')}; got ${describeValue(input.boundary)}.`);
   }
   if (!input.externalId && !input.email) {
-    errors.add('externalId', 'INVALID_FIELD_VALUE', 'Give external_id or email (or both) to identify the person.');
+    errors.add('externalId', 'INVALID_FIELD_VALUE', (n) => `Give ${n('externalId')} or ${n('email')} (or both) to identify the person.`);
   }
   return errors;
 }

@@ -41,11 +41,11 @@ function isOneOf<T extends string>(list: readonly T[], value: unknown): value is
  */
 export function checkRecordFields(input: unknown, errors: FieldErrors, prefix = 'fields'): RecordField[] {
   if (!Array.isArray(input)) {
-    errors.add(prefix, 'INVALID_FIELD_VALUE', `${prefix} must be a list of 1 to ${MAX_FIELDS} fields.`);
+    errors.add(prefix, 'INVALID_FIELD_VALUE', (n) => `${n(prefix)} must be a list of 1 to ${MAX_FIELDS} fields.`);
     return [];
   }
   if (input.length === 0 || input.length > MAX_FIELDS) {
-    errors.add(prefix, 'INVALID_FIELD_VALUE', `${prefix} must hold 1 to ${MAX_FIELDS} fields; got ${input.length}.`);
+    errors.add(prefix, 'INVALID_FIELD_VALUE', (n) => `${n(prefix)} must hold 1 to ${MAX_FIELDS} fields; got ${input.length}.`);
     return [];
   }
   const seenNames = new Set<string>();
@@ -53,21 +53,21 @@ export function checkRecordFields(input: unknown, errors: FieldErrors, prefix = 
   input.forEach((item: unknown, index) => {
     const path = `${prefix}[${index}]`;
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      errors.add(path, 'INVALID_FIELD_VALUE', `${path} must be an object with category, type, name and value.`);
+      errors.add(path, 'INVALID_FIELD_VALUE', (n) => `${n(path)} must be an object with category, type, name and value.`);
       return;
     }
     const { category, type, name, value } = item as Record<string, unknown>;
     const before = errors.list.length;
     if (!isOneOf(fieldCategories, category)) {
-      errors.add(`${path}.category`, 'INVALID_FIELD_VALUE', `${path}.category must be one of ${fieldCategories.join(', ')}; got ${describeValue(category)}.`);
+      errors.add(`${path}.category`, 'INVALID_FIELD_VALUE', (n) => `${n(`${path}.category`)} must be one of ${fieldCategories.join(', ')}; got ${describeValue(category)}.`);
     }
     if (!isOneOf(fieldTypes, type)) {
-      errors.add(`${path}.type`, 'INVALID_FIELD_VALUE', `${path}.type must be one of ${fieldTypes.join(', ')}; got ${describeValue(type)}.`);
+      errors.add(`${path}.type`, 'INVALID_FIELD_VALUE', (n) => `${n(`${path}.type`)} must be one of ${fieldTypes.join(', ')}; got ${describeValue(type)}.`);
     }
     if (!isText(name, MAX_NAME_LENGTH)) {
-      errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', `${path}.name must be 1 to ${MAX_NAME_LENGTH} characters without U+0000; got ${describeValue(name)}.`);
+      errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', (n) => `${n(`${path}.name`)} must be 1 to ${MAX_NAME_LENGTH} characters without U+0000; got ${describeValue(name)}.`);
     } else if (seenNames.has(name)) {
-      errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', `${path}.name must be unique within the record; "${name}" appears more than once.`);
+      errors.add(`${path}.name`, 'INVALID_FIELD_VALUE', (n) => `${n(`${path}.name`)} must be unique within the record; "${name}" appears more than once.`);
     } else {
       seenNames.add(name);
     }
@@ -82,23 +82,23 @@ export function checkRecordFields(input: unknown, errors: FieldErrors, prefix = 
 function checkValue(value: unknown, type: FieldType, path: string, errors: FieldErrors): void {
   const check = valueChecks[type];
   if (value === undefined || !check.accepts(value)) {
-    errors.add(path, 'INVALID_FIELD_VALUE', `${path} must be ${check.expected} for type ${type}; got ${describeValue(value)}.`);
+    errors.add(path, 'INVALID_FIELD_VALUE', (n) => `${n(path)} must be ${check.expected} for type ${type}; got ${describeValue(value)}.`);
     return;
   }
   if (jsonDepth(value) > MAX_JSON_DEPTH) {
-    errors.add(path, 'INVALID_FIELD_VALUE', `${path} nests more than ${MAX_JSON_DEPTH} levels deep.`);
+    errors.add(path, 'INVALID_FIELD_VALUE', (n) => `${n(path)} nests more than ${MAX_JSON_DEPTH} levels deep.`);
     return;
   }
   if (hasNonFiniteNumber(value)) {
-    errors.add(path, 'INVALID_FIELD_VALUE', `${path} holds a number beyond the float range.`);
+    errors.add(path, 'INVALID_FIELD_VALUE', (n) => `${n(path)} holds a number beyond the float range.`);
     return;
   }
   if (hasUnstorableText(value)) {
-    errors.add(path, 'INVALID_FIELD_VALUE', `${path} must not contain U+0000 or unpaired surrogates.`);
+    errors.add(path, 'INVALID_FIELD_VALUE', (n) => `${n(path)} must not contain U+0000 or unpaired surrogates.`);
     return;
   }
   const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
   if (bytes > MAX_VALUE_BYTES) {
-    errors.add(path, 'FIELD_VALUE_TOO_LARGE', `${path} is ${bytes} bytes of JSON; the limit is ${MAX_VALUE_BYTES}.`);
+    errors.add(path, 'FIELD_VALUE_TOO_LARGE', (n) => `${n(path)} is ${bytes} bytes of JSON; the limit is ${MAX_VALUE_BYTES}.`);
   }
 }

@@ -8,6 +8,7 @@ import { findIngestTargets, findRecordIdsByExternalIds, findRecordOrFail, type I
 import type { FeedbackRecord } from './record.entity.ts';
 
 export const MAX_BATCH = 500;
+export const MAX_EXTERNAL_ID_LENGTH = 255;
 
 export interface RecordInput {
   personId?: string | number | null;
@@ -34,17 +35,17 @@ export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
   if (input.personId !== undefined && input.personId !== null) {
     const text = String(input.personId);
     personId = /^[1-9]\d{0,15}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
-    if (personId === null) errors.add('personId', 'INVALID_ID', `personId must be a positive integer id; got ${describeValue(input.personId)}.`);
+    if (personId === null) errors.add('personId', 'INVALID_ID', (n) => `${n('personId')} must be a positive integer id; got ${describeValue(input.personId)}.`);
   }
   let displayTs = now;
   if (input.displayTs !== undefined && input.displayTs !== null) {
     const parsed = typeof input.displayTs === 'string' ? parseDateTime(input.displayTs) : null;
     if (parsed) displayTs = parsed;
-    else errors.add('displayTs', 'INVALID_FIELD_VALUE', `displayTs must be an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
+    else errors.add('displayTs', 'INVALID_FIELD_VALUE', (n) => `${n('displayTs')} must be an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
   }
   const externalId = input.externalId ?? null;
-  if (externalId !== null && !isText(externalId, 255)) {
-    errors.add('externalId', 'INVALID_FIELD_VALUE', `externalId must be 1 to 255 characters; got ${describeValue(externalId)}.`);
+  if (externalId !== null && !isText(externalId, MAX_EXTERNAL_ID_LENGTH)) {
+    errors.add('externalId', 'INVALID_FIELD_VALUE', (n) => `${n('externalId')} must be 1 to ${MAX_EXTERNAL_ID_LENGTH} characters; got ${describeValue(externalId)}.`);
   }
   errors.throwIfAny();
   return { personId, displayTs, externalId, fields };
@@ -53,7 +54,7 @@ export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
 function duplicate(externalId: string, existingId: number | undefined): ConflictError {
   return new ConflictError('DUPLICATE_EXTERNAL_ID', {
     param: 'externalId',
-    message: `A record with external_id "${externalId}" already exists in this source: record ${existingId ?? 'being ingested'}.`,
+    message: (n) => `A record with ${n('externalId')} "${externalId}" already exists in this source: record ${existingId ?? 'being ingested'}.`,
   });
 }
 
@@ -63,7 +64,7 @@ function duplicate(externalId: string, existingId: number | undefined): Conflict
  */
 export async function ingestRecords(em: EntityManager, organizationId: number, sourceId: number, inputs: readonly RecordInput[]): Promise<(FeedbackRecord | IngestFailure)[]> {
   if (inputs.length === 0 || inputs.length > MAX_BATCH) {
-    throw new ValidationError('INVALID_FIELD_VALUE', { param: 'records', message: `records must hold 1 to ${MAX_BATCH} items; got ${inputs.length}.` });
+    throw new ValidationError('INVALID_FIELD_VALUE', { param: 'records', message: (n) => `${n('records')} must hold 1 to ${MAX_BATCH} items; got ${inputs.length}.` });
   }
   const now = new Date();
   const outcomes: (RecordDraft | IngestFailure)[] = inputs.map((input) => {

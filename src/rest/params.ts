@@ -1,4 +1,4 @@
-import { type ApiError, apiErrorFromFields, ValidationError } from '../errors/api-error.ts';
+import type { ParamNamer } from '../errors/api-error.ts';
 
 /** `displayTs` → `display_ts`: GraphQL names are camelCase, REST ones snake_case. */
 export function snakeCase(name: string): string {
@@ -12,21 +12,14 @@ export function paramOfPath(path: readonly PropertyKey[], root: string): string 
 }
 
 /**
- * Rewrites the params of an error raised by the GraphQL layer into REST names: path parameters are
- * renamed by the route (`sourceId` → `id`), every segment becomes snake_case.
+ * How a route spells the GraphQL layer's params: arguments it takes from the path or query under
+ * other names are renamed (`sourceId` → `id`, `after` → `cursor`), every segment becomes snake_case.
  */
-export function restParams(error: ApiError, renames: Readonly<Record<string, string>>): ApiError {
-  const rename = (param: string) => {
+export function restNamer(renames: Readonly<Record<string, string>>): ParamNamer {
+  return (param) => {
     const [head = '', ...rest] = param.split('.');
     return [head.replace(/^[^[]+/, (name) => renames[name] ?? snakeCase(name)), ...rest.map(snakeCase)].join('.');
   };
-  if (error.param === null && !(error instanceof ValidationError)) return error;
-  return apiErrorFromFields(error.code, {
-    message: error.message,
-    param: error.param === null ? null : rename(error.param),
-    suggestion: error.suggestion,
-    ...(error instanceof ValidationError ? { errors: error.errors.map((fieldError) => ({ ...fieldError, param: rename(fieldError.param) })) } : {}),
-  });
 }
 
 /** The top-level keys of a REST body as GraphQL input names (`display_ts` → `displayTs`); values untouched. */

@@ -2,14 +2,13 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { MikroORM } from '../database/orm.ts';
-import { apiErrorFromFields, AuthenticationError, type FieldError } from '../errors/api-error.ts';
-import type { ErrorCode } from '../errors/catalog.ts';
+import { ApiError, AuthenticationError } from '../errors/api-error.ts';
 import { createContext } from '../graphql/context.ts';
 import { toApiError } from '../http/error-envelope.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
 import { executeOperation } from './operation.ts';
-import { restParams } from './params.ts';
+import { restNamer } from './params.ts';
 import type { RestRoute } from './route.ts';
 import { parseRequestPart } from './validation.ts';
 
@@ -17,19 +16,6 @@ export const REST_PREFIX = '/v3/rest';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Every list passes limit and cursor as GraphQL's first and after. */
 const PAGE_PARAMS = { first: 'limit', after: 'cursor' };
-
-interface UnionError {
-  __typename: string;
-  code: ErrorCode;
-  message: string;
-  param: string | null;
-  suggestion: string;
-  errors?: FieldError[];
-}
-
-function isUnionError(value: unknown): value is UnionError {
-  return typeof value === 'object' && value !== null && 'code' in value && '__typename' in value;
-}
 
 /**
  * Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome.
@@ -52,7 +38,7 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           body: route.body ? parseRequestPart(route.body, request.body, 'body') : undefined,
         };
         const viewer = request.viewer;
-        const renames = { ...PAGE_PARAMS, ...route.paramNames };
+        const restNames = restNamer({ ...PAGE_PARAMS, ...route.paramNames });
         const run = async (em: EntityManager) => {
           const context = createContext({
             em,
@@ -64,16 +50,17 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
             operationTransaction: em.isInTransaction(),
           });
           const result = await executeOperation(route.document, route.variables(input), context);
+          // A mutation that failed answered with an error type of its union; REST answers with the error
+          // it threw, spelled in REST's names.
+          const failed = context.outcome.error;
+          if (failed instanceof ApiError) throw failed.renamed(restNames);
           const [first] = result.errors ?? [];
           if (first) {
             const { error, unexpected } = toApiError(first.originalError ?? first);
             if (unexpected) request.log.error({ err: first.originalError ?? first }, 'unexpected error in REST operation');
-            throw restParams(error, renames);
+            throw error.renamed(restNames);
           }
-          const data = result.data ?? {};
-          const payload = Object.values(data)[0];
-          if (isUnionError(payload)) throw restParams(apiErrorFromFields(payload.code, payload), renames);
-          return route.respond(data);
+          return route.respond(result.data ?? {});
         };
 
         if (key === null) {

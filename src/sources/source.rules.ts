@@ -7,8 +7,11 @@ import { describeValue, isText } from '../validation/values.ts';
 import { findSourceOrFail } from './source.queries.ts';
 import { FeedbackSource } from './source.entity.ts';
 
-export const SOURCE_TYPE = /^[a-z0-9_]{1,64}$/;
+export const MAX_SOURCE_NAME_LENGTH = 255;
+export const MAX_SOURCE_TYPE_LENGTH = 64;
+export const SOURCE_TYPE = new RegExp(`^[a-z0-9_]{1,${MAX_SOURCE_TYPE_LENGTH}}$`);
 export const DEFAULT_SOURCE_TYPE = 'api';
+export const MAX_DESCRIPTION_LENGTH = 2000;
 
 export interface SourceInput {
   name?: string | null;
@@ -20,16 +23,16 @@ function checkSourceInput(input: SourceInput, creating: boolean): FieldErrors {
   const errors = new FieldErrors();
   const { name, type, description } = input;
   if (name !== undefined || creating) {
-    if (!isText(name, 255, { allowBlank: false })) {
-      errors.add('name', 'INVALID_FIELD_VALUE', `name must be 1 to 255 characters, not only spaces; got ${describeValue(name)}.`);
+    if (!isText(name, MAX_SOURCE_NAME_LENGTH, { allowBlank: false })) {
+      errors.add('name', 'INVALID_FIELD_VALUE', (n) => `${n('name')} must be 1 to ${MAX_SOURCE_NAME_LENGTH} characters, not only spaces; got ${describeValue(name)}.`);
     }
   }
   if (type !== undefined && type !== null && (typeof type !== 'string' || !SOURCE_TYPE.test(type))) {
-    errors.add('type', 'INVALID_FIELD_VALUE', `type must be 1 to 64 characters of a-z, 0-9 and _; got ${describeValue(type)}.`);
+    errors.add('type', 'INVALID_FIELD_VALUE', (n) => `${n('type')} must be 1 to ${MAX_SOURCE_TYPE_LENGTH} characters of a-z, 0-9 and _; got ${describeValue(type)}.`);
   }
-  if (type === null && !creating) errors.add('type', 'INVALID_FIELD_VALUE', 'type cannot be null; omit it to keep the current type.');
-  if (description !== undefined && description !== null && !isText(description, 2000) && description !== '') {
-    errors.add('description', 'INVALID_FIELD_VALUE', `description must be at most 2,000 characters; got ${describeValue(description)}.`);
+  if (type === null && !creating) errors.add('type', 'INVALID_FIELD_VALUE', (n) => `${n('type')} cannot be null; omit it to keep the current type.`);
+  if (description !== undefined && description !== null && !isText(description, MAX_DESCRIPTION_LENGTH) && description !== '') {
+    errors.add('description', 'INVALID_FIELD_VALUE', (n) => `${n('description')} must be at most ${MAX_DESCRIPTION_LENGTH.toLocaleString('en-US')} characters; got ${describeValue(description)}.`);
   }
   return errors;
 }

@@ -78,6 +78,19 @@ export interface ExpectedEnvelope {
 export const LEAKS = /\n\s+at\s|node_modules|\.[cm]?[jt]s:\d+|FST_ERR|ZodError|\$Zod|MikroORM|DriverException|\b(Syntax|Type|Range|Reference)Error\b|\bselect\b[^"]*\bfrom\b|\binsert into\b|violates .* constraint/i;
 
 /**
+ * The camelCase words of a REST error message outside quotes: GraphQL names leaking into REST (quoted
+ * text is the client's own value). A route-not-found message echoes the client's path, so it is exempt.
+ */
+export function graphqlNamesIn(error: { code: string; message: string; param: string | null; errors?: { param: string; message: string }[] }): string[] {
+  if (error.code === 'ROUTE_NOT_FOUND') return [];
+  // A param is the REST name as the client sent it, even an unknown key such as `fooBar`.
+  const sent = new Set([error.param, ...(error.errors ?? []).map((field) => field.param)].flatMap((param) => param?.split(/[^A-Za-z0-9_]+/) ?? []));
+  const texts = [error.message, ...(error.errors ?? []).map((field) => field.message)];
+  const words = texts.flatMap((text) => text.replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, '').match(/\b[a-z]+[A-Z][A-Za-z]*\b/g) ?? []);
+  return words.filter((word) => !sent.has(word));
+}
+
+/**
  * Asserts the whole SPEC §5 envelope of an error: JSON, the status of its type, code and param, a
  * request_id equal to the X-Request-Id and correlation-id headers, doc_url, a message and a
  * suggestion, the failing fields of a validation error, and nothing internal.
@@ -103,6 +116,7 @@ export function expectErrorEnvelope(reply: RawReply, expected: ExpectedEnvelope)
   expect(error.message).toEqual(expect.any(String));
   expect(error.message.length).toBeGreaterThan(0);
   if (expected.message !== undefined) expect(error.message).toContain(expected.message);
+  expect(graphqlNamesIn(error), error.message).toEqual([]);
   expect(error.suggestion).toEqual(expect.any(String));
   expect(error.suggestion.trim().length).toBeGreaterThan(0);
   if (expected.type === 'validation_error') {

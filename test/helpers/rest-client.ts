@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
+import { graphqlNamesIn } from './hostile-http.ts';
 import { PUBLIC_URL } from './server.ts';
 
 /** RFC 3339 in UTC, as SPEC §6 requires of every REST timestamp. */
@@ -196,6 +197,7 @@ export function expectRestError(response: RestReply<unknown>, expected: Expected
   expect(error.message).toEqual(expect.any(String));
   expect(error.message.length).toBeGreaterThan(0);
   if (expected.message !== undefined) expect(error.message).toContain(expected.message);
+  expect(graphqlNamesIn(error), error.message).toEqual([]);
   expect(error.suggestion).toEqual(expect.any(String));
   expect(error.suggestion.trim().length).toBeGreaterThan(0);
   return error;
