@@ -104,7 +104,7 @@ const recordFilterArgs = {
 async function recordConnection(ctx: Context, args: { first?: number | null; after?: string | null }, filter: RecordFilter) {
   const viewer = authorize(ctx, 'records:read');
   for (const [param, date] of [['since', filter.since], ['until', filter.until]] as const) {
-    if (date && !isStorableInstant(date)) throw new ValidationError('INVALID_FIELD_VALUE', { param, message: `${param} must lie in years 0001–9999 UTC.` });
+    if (date && !isStorableInstant(date)) throw new ValidationError('INVALID_FIELD_VALUE', { param, message: (n) => `${n(param)} must lie in years 0001–9999 UTC.` });
   }
   const page = readPage(args, 2);
   const rows = await listRecords(ctx.em, viewer.organizationId, page, filter);
