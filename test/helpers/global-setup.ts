@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedDatabase } from '../../src/database/embedded.ts';
+import { DatabaseStartError } from '../../src/database/open.ts';
 import { connectOrm, migrate } from '../../src/database/orm.ts';
 
 export const TEMPLATE_DATABASE = 'feedback_test_template';
@@ -21,7 +22,13 @@ export default async function setup(project: TestProject) {
   let stop = async () => {};
   if (!serverUrl) {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'feedback-test-'));
-    const database = await startEmbeddedDatabase(dataDir);
+    const database = await startEmbeddedDatabase(dataDir).catch(async (error: unknown) => {
+      await rm(dataDir, { recursive: true, force: true });
+      // A problem of the machine (say, PostgreSQL's user cannot reach the clone), not of a test: its
+      // one line, as `npm start` prints it (vitest would bury it under "No test files found").
+      console.error(new DatabaseStartError(error).message);
+      process.exit(1);
+    });
     serverUrl = database.url;
     stop = async () => {
       await database.stop();
