@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors/api-error.ts';
 import type { Page } from '../graphql/pagination.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
 import { FeedbackRecord } from './record.entity.ts';
-import type { RecordDraft } from './record.rules.ts';
+import type { RecordField } from './record-fields.ts';
 
 export function recordNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('RECORD_NOT_FOUND', { param, message: `No feedback record with id ${id}.` });
@@ -30,6 +30,14 @@ export async function findIngestTargets(em: EntityManager, organizationId: numbe
       array(select "id" from "person" where "organization_id" = ${organizationId} and "id" = any(${personIds}::bigint[])) as "people"`,
   );
   return { sourceExists: row?.source_exists ?? false, people: new Set((row?.people ?? []).map(Number)) };
+}
+
+/** A checked record, ready to be inserted. */
+export interface RecordDraft {
+  personId: number | null;
+  displayTs: Date;
+  externalId: string | null;
+  fields: RecordField[];
 }
 
 export interface InsertOutcome {

@@ -3,8 +3,8 @@ import { ConflictError, FieldErrors, type NotFoundError, ValidationError } from 
 import { personNotFound } from '../people/person.queries.ts';
 import { sourceNotFound } from '../sources/source.queries.ts';
 import { describeValue, isText, parseDateTime } from '../validation/values.ts';
-import { checkRecordFields, type RecordField } from './record-fields.ts';
-import { findIngestTargets, findRecordIdsByExternalIds, findRecordOrFail, type InsertOutcome, insertRecords } from './record.queries.ts';
+import { checkRecordFields } from './record-fields.ts';
+import { findIngestTargets, findRecordIdsByExternalIds, findRecordOrFail, type InsertOutcome, insertRecords, type RecordDraft } from './record.queries.ts';
 import type { FeedbackRecord } from './record.entity.ts';
 
 export const MAX_BATCH = 500;
@@ -19,13 +19,6 @@ export interface RecordInput {
 
 /** Why one item of a batch was not ingested. */
 export type IngestFailure = ValidationError | NotFoundError | ConflictError;
-
-export interface RecordDraft {
-  personId: number | null;
-  displayTs: Date;
-  externalId: string | null;
-  fields: RecordField[];
-}
 
 /** Checks one record and reports every failing field; paths are relative to the record. */
 export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
