@@ -60,7 +60,7 @@ const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
 
 builder.objectType(ValidationError, {
   name: 'ValidationError',
-  description: 'The input is invalid (HTTP 400 in REST); errors lists every failing field at once.',
+  description: 'The input is invalid; errors lists every failing field at once.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
     errors: t.field({ type: [FieldErrorRef], description: 'Every failing input field, each with its path.', resolve: (error) => error.errors }),

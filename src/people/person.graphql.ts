@@ -10,7 +10,8 @@ import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { Company } from './company.entity.ts';
 import { Person } from './person.entity.ts';
 import { findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople } from './person.queries.ts';
-import { boundaries, deletePerson, upsertPerson } from './person.rules.ts';
+import { MAX_COMPANY_NAME_LENGTH } from './company.rules.ts';
+import { boundaries, deletePerson, MAX_EMAIL_LENGTH, MAX_PERSON_TEXT_LENGTH, upsertPerson } from './person.rules.ts';
 
 export const CompanyRef = builder.loadableObjectRef<Company, number>('Company', {
   // A company is part of its person: whatever scope let the token see the person (people:read, or the
@@ -112,7 +113,7 @@ builder.queryFields((t) => ({
 const CompanyInputRef = builder.inputType('CompanyInput', {
   description: 'The company to link a person to, upserted by domain, else by name.',
   fields: (t) => ({
-    name: t.string({ required: true, description: 'The company\'s name, not only spaces; updated when the domain matches.' }),
+    name: t.string({ required: true, description: `1–${MAX_COMPANY_NAME_LENGTH} characters, not only spaces; updated when the domain matches.` }),
     domain: t.string({ description: 'Matches an existing company by domain before name.' }),
   }),
 });
@@ -120,10 +121,10 @@ const CompanyInputRef = builder.inputType('CompanyInput', {
 const UpsertPersonInput = builder.inputType('UpsertPersonInput', {
   description: 'Matched by externalId when given, else by email (case-insensitive). Omitted fields keep their value; null clears.',
   fields: (t) => ({
-    externalId: t.string({ description: 'Your own id for the person; matches an existing person before email does.' }),
-    email: t.string({ description: 'The person\'s email; matches an existing person (case-insensitive) when externalId is not given.' }),
-    firstName: t.string({ description: 'The person\'s given name.' }),
-    lastName: t.string({ description: 'The person\'s family name.' }),
+    externalId: t.string({ description: `Your own id for the person, 1–${MAX_PERSON_TEXT_LENGTH} characters; matches an existing person before email does.` }),
+    email: t.string({ description: `The person's email, at most ${MAX_EMAIL_LENGTH} characters; matches an existing person (case-insensitive) when externalId is not given.` }),
+    firstName: t.string({ description: `The person's given name, 1–${MAX_PERSON_TEXT_LENGTH} characters.` }),
+    lastName: t.string({ description: `The person's family name, 1–${MAX_PERSON_TEXT_LENGTH} characters.` }),
     phone: t.string({ description: 'E.164: +, country code and number, no spaces or dashes.' }),
     boundary: t.string({ description: `One of ${boundaries.join(', ')}; a new person is external unless told otherwise.` }),
     company: t.field({ type: CompanyInputRef, description: 'Upserted by domain, else by name, and linked; null unlinks.' }),

@@ -14,7 +14,7 @@ import { isStorableInstant } from '../validation/values.ts';
 import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
 import { FeedbackRecord } from './record.entity.ts';
 import { findRecordOrFail, listRecords, type RecordFilter } from './record.queries.ts';
-import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH } from './record.rules.ts';
+import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import type { Context } from '../graphql/context.ts';
 
 const categoryMeanings: Record<FieldCategory, string> = {
@@ -180,7 +180,7 @@ const IngestRecordInput = builder.inputType('IngestRecordInput', {
   fields: (t) => ({
     personId: t.id({ description: 'The person who gave the feedback; an unknown one is PERSON_NOT_FOUND.' }),
     displayTs: t.string({ description: 'RFC 3339 with an offset; defaults to now.' }),
-    externalId: t.string({ description: 'Your own id for the record, unique within the source; a repeat is DUPLICATE_EXTERNAL_ID.' }),
+    externalId: t.string({ description: `Your own id for the record, 1–${MAX_EXTERNAL_ID_LENGTH} characters, unique within the source; a repeat is DUPLICATE_EXTERNAL_ID.` }),
     fields: t.field({ type: [RecordFieldInput], required: true, description: `1 to ${MAX_FIELDS} fields.` }),
   }),
 });

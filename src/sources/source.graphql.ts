@@ -8,7 +8,7 @@ import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { FeedbackSource } from './source.entity.ts';
 import { countRecordsBySources, findSourceOrFail, findSourcesByIds, listSources } from './source.queries.ts';
-import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, SOURCE_TYPE, updateSource } from './source.rules.ts';
+import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, MAX_DESCRIPTION_LENGTH, MAX_SOURCE_NAME_LENGTH, MAX_SOURCE_TYPE_LENGTH, updateSource } from './source.rules.ts';
 
 export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSource, number>('FeedbackSource', {
   load: (ids, ctx) => findSourcesByIds(ctx.em, authorize(ctx, 'sources:read').organizationId, ids),
@@ -74,9 +74,9 @@ builder.queryFields((t) => ({
 const FeedbackSourceInput = builder.inputType('FeedbackSourceInput', {
   description: 'A feedback source to create, or the changes to one; omitted fields keep their value.',
   fields: (t) => ({
-    name: t.string({ description: 'Unique in the organization, not only spaces. Required when creating.' }),
-    type: t.string({ description: `Matches ${SOURCE_TYPE.source}, e.g. support_tickets; defaults to "${DEFAULT_SOURCE_TYPE}".` }),
-    description: t.string({ description: 'Notes about the source for people; null clears them.' }),
+    name: t.string({ description: `1–${MAX_SOURCE_NAME_LENGTH} characters, not only spaces, unique in the organization. Required when creating.` }),
+    type: t.string({ description: `1–${MAX_SOURCE_TYPE_LENGTH} characters of a-z, 0-9 and _, e.g. support_tickets; defaults to "${DEFAULT_SOURCE_TYPE}".` }),
+    description: t.string({ description: `Up to ${MAX_DESCRIPTION_LENGTH.toLocaleString('en-US')} characters of notes for people; null clears them.` }),
   }),
 });
 
