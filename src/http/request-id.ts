@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
-const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A client's X-Request-Id is echoed when it matches this; every id the server makes does too. */
+export const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export function newRequestId(): string {

@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import type { oas31, ZodOpenApiOverrideMetaContext } from 'zod-openapi';
 import { operation } from '../rest/operation.ts';
 import { camelCaseKeys, type ConnectionData, pageVariables, toPage } from '../rest/params.ts';
 import { defineRoute } from '../rest/route.ts';
-import { dateTimeQuery, DeletedSchema, id, idParam, listOf, listQuery, timestamp } from '../rest/schemas.ts';
-import { parseDateTime } from '../validation/values.ts';
-import { fieldCategories, fieldTypes, MAX_FIELDS, MAX_VALUE_BYTES } from './record-fields.ts';
+import { dateTimeQuery, DeletedSchema, id, idParam, listOf, listQuery, textConstraints, timestamp } from '../rest/schemas.ts';
+import { DATE_TIME, MAX_JSON_DEPTH, parseDateTime } from '../validation/values.ts';
+import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
+import { MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 
 export const RecordFieldSchema = z
   .object({
@@ -53,6 +55,52 @@ export function toRestRecord(node: RecordNode): z.output<typeof FeedbackRecordSc
   };
 }
 
+const VALUE_LIMITS =
+  `The value's JSON text is at most ${MAX_VALUE_BYTES.toLocaleString('en-US')} bytes of UTF-8 (else FIELD_VALUE_TOO_LARGE), ` +
+  `nests at most ${MAX_JSON_DEPTH} levels, and no string in it holds U+0000 or an unpaired surrogate.`;
+
+/** What a value must be for each field type, as the record rules check it (record-fields.ts). */
+const VALUE_SCHEMAS: Record<FieldType, oas31.SchemaObject> = {
+  boolean: { type: 'boolean' },
+  date: { type: 'string', format: 'date', description: 'A real date, YYYY-MM-DD.' },
+  datetime: { type: 'string', format: 'date-time', pattern: DATE_TIME.source, description: 'RFC 3339 with an offset, e.g. 2025-03-14T09:26:53Z.' },
+  float: { type: 'number', description: 'A finite number.' },
+  integer: { type: 'integer', minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER, description: 'A safe integer.' },
+  json: { description: 'Any JSON value.' },
+  // The longest string whose JSON text can fit: two quotes and one byte a character.
+  string: { type: 'string', ...textConstraints(MAX_VALUE_BYTES - 2, { min: 0 }) },
+};
+
+/**
+ * A record field as JSON Schema: one variant per type, each with the value schema of its type. The
+ * request schema only checks the shape and the record rules check the rest, so this is documented
+ * rather than parsed.
+ */
+const RECORD_FIELD_VARIANTS: oas31.SchemaObject = {
+  description: `One typed field. Names are unique within the record. ${VALUE_LIMITS}`,
+  oneOf: fieldTypes.map((type) => ({
+    title: `A ${type} field`,
+    type: 'object',
+    additionalProperties: false,
+    required: ['category', 'type', 'name', 'value'],
+    properties: {
+      category: { type: 'string', enum: [...fieldCategories] },
+      type: { type: 'string', const: type },
+      name: { description: `1–${MAX_NAME_LENGTH} characters, unique within the record.`, type: 'string', ...textConstraints(MAX_NAME_LENGTH) },
+      value: VALUE_SCHEMAS[type],
+    },
+  })),
+};
+
+/** Documents a schema as `documented` instead of the loose shape that parses it. */
+const replaceWith =
+  (documented: oas31.SchemaObject) =>
+  ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
+    const { description } = jsonSchema;
+    for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+    Object.assign(jsonSchema, description === undefined ? {} : { description }, structuredClone(documented));
+  };
+
 // Only the shape is checked here; the record rules check categories, types and values, so that one
 // response lists every failing field.
 const IngestRecordBody = z
@@ -62,19 +110,27 @@ const IngestRecordBody = z
       .union([z.int(), z.string()])
       .nullable()
       .optional()
-      .meta({ description: 'The person who gave the feedback.', override: { type: ['integer', 'null'], minimum: 1 } }),
-    display_ts: z.string().nullable().optional().meta({ description: 'RFC 3339 with an offset; defaults to now.', format: 'date-time' }),
-    external_id: z.string().nullable().optional().meta({ description: 'Your id for the record, unique in the source; 1–255 characters.' }),
+      .meta({ description: 'The person who gave the feedback.', override: replaceWith({ type: ['integer', 'null'], minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) }),
+    display_ts: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({ description: 'RFC 3339 with an offset, in years 0001–9999 UTC; defaults to now.', format: 'date-time', pattern: DATE_TIME.source }),
+    external_id: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({
+        description: `Your id for the record, unique in the source; 1–${MAX_EXTERNAL_ID_LENGTH} characters, no U+0000 or unpaired surrogates.`,
+        ...textConstraints(MAX_EXTERNAL_ID_LENGTH),
+      }),
     fields: z
       .array(
-        z.strictObject({
-          category: z.string().meta({ enum: [...fieldCategories] }),
-          type: z.string().meta({ enum: [...fieldTypes] }),
-          name: z.string().meta({ description: '1–255 characters, unique in the record.' }),
-          value: z.unknown().meta({ description: `JSON matching type; at most ${MAX_VALUE_BYTES} bytes of JSON text.` }),
-        }),
+        z
+          .strictObject({ category: z.string(), type: z.string(), name: z.string(), value: z.unknown() })
+          .meta({ override: replaceWith(RECORD_FIELD_VARIANTS) }),
       )
-      .meta({ description: `1 to ${MAX_FIELDS} fields.` }),
+      .meta({ description: `1 to ${MAX_FIELDS} fields with unique names.`, minItems: 1, maxItems: MAX_FIELDS }),
   })
   .meta({ id: 'FeedbackRecordIngest' });
 
@@ -89,7 +145,11 @@ export const recordRoutes = [
     path: '/feedback-sources/{id}/records',
     operationId: 'ingestRecord',
     summary: 'Ingest one feedback record',
+    description:
+      'Stores one piece of feedback in the source: typed fields, optionally the person who gave it, when (display_ts, default now) ' +
+      'and your own external_id, which is unique in the source.',
     tag,
+    scope: 'records:write',
     params: sourcePath,
     body: IngestRecordBody,
     document: operation(`mutation ($sourceId: ID!, $input: IngestRecordInput!) {
@@ -99,14 +159,16 @@ export const recordRoutes = [
     paramNames: { sourceId: 'id' },
     respond: (data: { ingestRecord: { record: RecordNode } }) => ({ status: 201, body: toRestRecord(data.ingestRecord.record) }),
     responses: { 201: { description: 'The ingested record.', schema: FeedbackRecordSchema } },
-    errors: ['VALIDATION_FAILED', 'INVALID_FIELD_VALUE', 'FIELD_VALUE_TOO_LARGE', 'INVALID_ID', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND', 'DUPLICATE_EXTERNAL_ID'],
+    errors: ['FIELD_VALUE_TOO_LARGE', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND', 'DUPLICATE_EXTERNAL_ID'],
   }),
   defineRoute({
     method: 'GET',
     path: '/feedback-sources/{id}/records',
     operationId: 'listRecords',
     summary: 'List a source\'s records, newest display_ts first',
+    description: 'Lists the records of one source, newest display_ts first, a page at a time; optionally only one person\'s, or only those in a time range.',
     tag,
+    scope: 'records:read',
     params: sourcePath,
     query: {
       ...listQuery,
@@ -123,34 +185,38 @@ export const recordRoutes = [
     paramNames: { sourceId: 'id' },
     respond: (data: { records: ConnectionData<RecordNode> }) => ({ status: 200, body: toPage(data.records, toRestRecord) }),
     responses: { 200: { description: 'A page of records.', schema: listOf(FeedbackRecordSchema, 'FeedbackRecordList') } },
-    errors: ['INVALID_FIELD_VALUE', 'INVALID_ID', 'INVALID_CURSOR', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND'],
+    errors: ['INVALID_CURSOR', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND'],
   }),
   defineRoute({
     method: 'GET',
     path: '/feedback-sources/{id}/records/{record_id}',
     operationId: 'getRecord',
     summary: 'Get a record',
+    description: 'Returns one record of the source with its fields. A record of another source is RECORD_NOT_FOUND.',
     tag,
+    scope: 'records:read',
     params: recordPath,
     document: operation(`query ($id: ID!, $sourceId: ID) { record(id: $id, sourceId: $sourceId) { ...RecordFields } } ${RECORD_FIELDS}`),
     variables: ({ params }) => ({ id: params.record_id, sourceId: params.id }),
     paramNames: { id: 'record_id', sourceId: 'id' },
     respond: (data: { record: RecordNode }) => ({ status: 200, body: toRestRecord(data.record) }),
     responses: { 200: { description: 'The record.', schema: FeedbackRecordSchema } },
-    errors: ['INVALID_ID', 'FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND'],
+    errors: ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND'],
   }),
   defineRoute({
     method: 'DELETE',
     path: '/feedback-sources/{id}/records/{record_id}',
     operationId: 'deleteRecord',
     summary: 'Delete a record',
+    description: 'Deletes one record of the source.',
     tag,
+    scope: 'records:write',
     params: recordPath,
     document: operation(`mutation ($id: ID!, $sourceId: ID) { deleteRecord(id: $id, sourceId: $sourceId) { __typename ...ErrorFields ... on DeleteRecordSuccess { id } } }`),
     variables: ({ params }) => ({ id: params.record_id, sourceId: params.id }),
     paramNames: { id: 'record_id', sourceId: 'id' },
     respond: (data: { deleteRecord: { id: string } }) => ({ status: 200, body: { id: Number(data.deleteRecord.id), deleted: true } }),
     responses: { 200: { description: 'The record is deleted.', schema: DeletedSchema } },
-    errors: ['INVALID_ID', 'FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND'],
+    errors: ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND'],
   }),
 ];

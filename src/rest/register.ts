@@ -17,6 +17,13 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Every list passes limit and cursor as GraphQL's first and after. */
 const PAGE_PARAMS = { first: 'limit', after: 'cursor' };
 
+/** Where a 201's new resource lives: the route's path with its ids, then the id of the created body. */
+function locationOf(route: RestRoute, params: Readonly<Record<string, unknown>>, body: unknown): string | null {
+  const id = typeof body === 'object' && body !== null && 'id' in body ? body.id : null;
+  if (typeof id !== 'number') return null;
+  return `${REST_PREFIX}${route.path.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name]))}/${id}`;
+}
+
 /**
  * Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome.
  * A write with an Idempotency-Key runs inside the transaction that stores its response.
@@ -65,6 +72,8 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
 
         if (key === null) {
           const response = await run(deps.orm.em);
+          const location = response.status === 201 ? locationOf(route, input.params, response.body) : null;
+          if (location) reply.header('Location', location);
           return reply.code(response.status).send(response.body);
         }
         const idempotentPath = request.url.split('?')[0] ?? request.url;
@@ -81,6 +90,9 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body), store: true };
         });
         if (replayed) reply.header('Idempotency-Replayed', 'true');
+        // A replay answers from the stored body, so it names the same resource.
+        const location = response.status === 201 ? locationOf(route, input.params, JSON.parse(response.body)) : null;
+        if (location) reply.header('Location', location);
         return reply.code(response.status).type(response.contentType).send(response.body);
       },
     });

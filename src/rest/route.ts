@@ -1,6 +1,7 @@
 import type { DocumentNode } from 'graphql';
 import type { z } from 'zod';
 import type { ErrorCode } from '../errors/catalog.ts';
+import type { Scope } from '../organizations/scopes.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Shape = Record<string, z.ZodType>;
@@ -21,7 +22,14 @@ export interface RestRoute<P extends Shape = Shape, Q extends Shape = Shape, B e
   path: string;
   operationId: string;
   summary: string;
+  /** What the operation does, for the OpenAPI document: a sentence or two beyond the summary. */
+  description: string;
   tag: string;
+  /**
+   * The scope a token needs for this endpoint, declared once here: the OpenAPI security requirements
+   * are read from it. The GraphQL resolvers the operation runs enforce it.
+   */
+  scope: Scope;
   params?: P;
   query?: Q;
   body?: B;
@@ -32,7 +40,10 @@ export interface RestRoute<P extends Shape = Shape, Q extends Shape = Shape, B e
   /** The success response; `data` is the operation's result, shaped by its selection. */
   respond(data: D): { status: number; body: unknown };
   responses: Partial<Record<200 | 201, { description: string; schema: z.ZodType }>>;
-  /** The error codes this endpoint documents besides those every endpoint can return. */
+  /**
+   * The error codes of this endpoint's own operation, besides those every route (or every write, or
+   * every route with path parameters) can answer, which the OpenAPI document adds.
+   */
   errors: readonly ErrorCode[];
 }
 

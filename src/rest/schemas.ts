@@ -1,53 +1,97 @@
 import { z } from 'zod';
 import 'zod-openapi';
 import { errorCatalog, errorTypes } from '../errors/catalog.ts';
-import { parseDateTime } from '../validation/values.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../graphql/pagination.ts';
+import { DATE_TIME, parseDateTime } from '../validation/values.ts';
+
+// Request schemas check only the shape; the resource rules check values, so that one response lists
+// every failing field. The value constraints below are documented (in `.meta`) from the constants
+// the rules enforce, so a client driven by the document sends only what the rules accept.
+
+/** No U+0000 anywhere (values.ts isWellFormedText): PostgreSQL cannot store it. */
+const STORABLE_CHARACTER = '[^\\u0000]';
+
+/**
+ * A text of `min` to `max` characters, as the rules' isText counts them (code points, as JSON Schema
+ * does), without U+0000; `blank: false` also refuses text of spaces only. Unpaired surrogates are
+ * refused too, which no portable pattern can say; descriptions say it.
+ */
+export function textConstraints(max: number, options: { min?: number; blank?: boolean } = {}) {
+  return {
+    minLength: options.min ?? 1,
+    maxLength: max,
+    pattern: options.blank === false ? `^${STORABLE_CHARACTER}*[^\\s\\u0000]${STORABLE_CHARACTER}*$` : `^${STORABLE_CHARACTER}*$`,
+  };
+}
+
+/** A lower-case pattern the rules test on lower-cased text, as a pattern of the text as sent. */
+export function anyCase(pattern: RegExp): string {
+  return pattern.source.replaceAll('a-z', 'a-zA-Z');
+}
+
+const ID_TEXT = /^[1-9]\d{0,15}$/;
 
 /** Path ids: positive integers that fit the database, as text in the URL. */
 export const idParam = (description: string) =>
   z
     .string()
-    .refine((value) => /^[1-9]\d{0,15}$/.test(value) && Number.isSafeInteger(Number(value)), 'a positive integer id')
+    .refine((value) => ID_TEXT.test(value) && Number.isSafeInteger(Number(value)), 'a positive integer id')
     .meta({ description, override: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } });
 
 export const dateTimeQuery = (description: string) =>
   z
     .string()
     .refine((value) => parseDateTime(value) !== null, 'an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z')
-    .meta({ description, format: 'date-time' });
+    .meta({ description: `${description} RFC 3339 with an offset, in years 0001–9999 UTC.`, format: 'date-time', pattern: DATE_TIME.source });
+
+/** An exact-match text filter: any text the database can store. */
+export const textFilterQuery = (description: string) =>
+  z.string().optional().meta({ description: `${description} No U+0000 or unpaired surrogates.`, pattern: `^${STORABLE_CHARACTER}*$` });
 
 export const listQuery = {
   limit: z
     .string()
-    .refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= 100, 'an integer from 1 to 100')
+    .refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, `an integer from 1 to ${MAX_PAGE_SIZE}`)
     .optional()
-    .meta({ description: 'Page size, 1 to 100 (default 25).', override: { type: 'integer', minimum: 1, maximum: 100, default: 25 } }),
-  cursor: z.string().min(1).optional().meta({ description: 'The next_cursor of the previous page.' }),
+    .meta({
+      description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`,
+      override: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
+    }),
+  cursor: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      description: 'The next_cursor of the previous page, unchanged (the `nextPage` link of the list response); any other value is INVALID_CURSOR.',
+      pattern: '^[A-Za-z0-9_-]+$',
+    }),
 };
 
-/** Query-string booleans are spelled true or false. */
+/** Query-string booleans are the words true or false. */
 export const booleanQuery = (description: string) =>
-  z.enum(['true', 'false']).optional().meta({ description, override: { type: 'boolean', default: false } });
+  z
+    .enum(['true', 'false'])
+    .optional()
+    .meta({ description: `${description} The word true or false.`, default: 'false' });
 
 export const timestamp = z.iso.datetime({ offset: false }).meta({ description: 'RFC 3339, UTC.' });
 export const id = z.int().min(1).meta({ description: 'Integer id.' });
 
+/** The object under `error` in every non-2xx response; each operation's responses narrow its type and code. */
 export const ErrorSchema = z
   .object({
-    error: z.object({
-      type: z.enum(Object.keys(errorTypes) as [keyof typeof errorTypes]),
-      code: z.enum(Object.keys(errorCatalog) as [keyof typeof errorCatalog]),
-      message: z.string(),
-      retryable: z.boolean(),
-      request_id: z.string(),
-      doc_url: z.url(),
-      param: z.string().nullable(),
-      suggestion: z.string(),
-      errors: z.array(z.object({ param: z.string(), code: z.string(), message: z.string() })).optional().meta({ description: 'Every failing field of a validation error.' }),
-      retry_after_seconds: z.int().optional(),
-    }),
+    type: z.enum(Object.keys(errorTypes) as [keyof typeof errorTypes]),
+    code: z.enum(Object.keys(errorCatalog) as [keyof typeof errorCatalog]),
+    message: z.string(),
+    retryable: z.boolean(),
+    request_id: z.string(),
+    doc_url: z.url(),
+    param: z.string().nullable(),
+    suggestion: z.string(),
+    errors: z.array(z.object({ param: z.string(), code: z.string(), message: z.string() })).optional().meta({ description: 'Every failing field of a validation error.' }),
+    retry_after_seconds: z.int().min(1).optional().meta({ description: 'How long to wait, on a rate limit.' }),
   })
-  .meta({ id: 'Error', description: 'The error envelope of every non-2xx response; see /docs/errors.' });
+  .meta({ id: 'Error', description: 'The object under `error` in every non-2xx response (the error envelope); its codes are explained at /docs/errors.' });
 
 export const DeletedSchema = z.object({ id, deleted: z.literal(true) }).meta({ id: 'Deleted' });
 

@@ -1,7 +1,8 @@
 /** Small checks on plain values shared by the resources' rules. */
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+/** The shape of an RFC 3339 date-time as accepted here: `T` and an offset required, at most 9 fractional digits. */
+export const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 /** `YYYY-MM-DD` naming a day that exists (2025-02-30 does not). */
 export function isCalendarDate(value: string): boolean {

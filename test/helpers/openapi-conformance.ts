@@ -8,10 +8,12 @@ export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 
 
 export interface MediaTypeObject {
   schema?: unknown;
+  examples?: Record<string, { summary?: string; value?: unknown }>;
 }
 
 export interface ResponseObject {
   description: string;
+  headers?: Record<string, unknown>;
   content?: Record<string, MediaTypeObject>;
 }
 

@@ -1,9 +1,10 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ErrorCode, errorCatalog, errorTypes } from '../../src/errors/catalog.ts';
 import { REST_PREFIX } from '../../src/rest/register.ts';
 import { restRoutes } from '../../src/rest/routes.ts';
 import { DocumentValidator, matchesTemplate, type OpenApiDocument, type OperationObject, operationKey, operationsOf } from '../helpers/openapi-conformance.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
 
 // SPEC §6 Meta: GET /v3/rest/openapi.json is a valid OpenAPI 3.1 document of every route, schema
 // and error; every real response of every route must be one the document describes.
@@ -94,6 +95,7 @@ interface Exchange {
 interface Reply {
   status: number;
   contentType: string | null;
+  headers: Headers;
   text: string;
 }
 
@@ -105,7 +107,7 @@ async function call(exchange: Omit<Exchange, 'what' | 'status'>): Promise<Reply>
   if (body !== undefined) headers['content-type'] = 'application/json';
   const search = exchange.query ? `?${new URLSearchParams(exchange.query)}` : '';
   const response = await fetch(`${server.url}${exchange.path}${search}`, { method: exchange.method, headers, body });
-  return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text() };
+  return { status: response.status, contentType: response.headers.get('content-type'), headers: response.headers, text: await response.text() };
 }
 
 async function createdId(path: string, body: unknown, method = 'POST'): Promise<number> {
@@ -118,6 +120,8 @@ const sourcePath = (id: number | string) => `${REST_PREFIX}/feedback-sources/${i
 const recordsPath = (id: number | string) => `${REST_PREFIX}/feedback-sources/${id}/records`;
 const textField = (value: string) => ({ category: 'content', type: 'string', name: 'text', value });
 const unauthenticated = (method: string, path: string): Exchange => ({ what: 'no token', status: 401, method, path, token: null });
+/** Headers over the 16 KiB the server reads: refused before any route, so every operation can answer it. */
+const oversizedHeaders = (path: string): Exchange => ({ what: 'headers over 16 KiB', status: 400, method: 'GET', path, token: null, headers: { 'x-padding': 'a'.repeat(17 * 1024) } });
 const reusedKey = (method: string, path: string, body?: unknown): Exchange => ({
   what: 'an Idempotency-Key spent on another request',
   status: 409,
@@ -233,6 +237,7 @@ const cases: Record<string, () => Promise<Exchange[]>> = {
       { what: 'the first page', status: 200, method: 'GET', path },
       { what: 'an email filter', status: 200, method: 'GET', path, query: { email: 'TAKEN@example.com', limit: '5' } },
       { what: 'limit=101', status: 400, method: 'GET', path, query: { limit: '101' } },
+      { what: 'two unknown query keys', status: 400, method: 'GET', path, query: { colour: 'red', size: 'xl' } },
       unauthenticated('GET', path),
       { what: 'a token without people:read', status: 403, method: 'GET', path, token: sourcesOnly },
     ];
@@ -256,6 +261,7 @@ const cases: Record<string, () => Promise<Exchange[]>> = {
       { what: 'a person', status: 200, method: 'DELETE', path: `${REST_PREFIX}/people/${id}` },
       { what: 'a deleted person', status: 404, method: 'DELETE', path: `${REST_PREFIX}/people/${id}` },
       { what: 'the id 0', status: 400, method: 'DELETE', path: `${REST_PREFIX}/people/0` },
+      { what: 'a malformed JSON body', status: 400, method: 'DELETE', path: `${REST_PREFIX}/people/${id}`, rawBody: '{"reason": ' },
       unauthenticated('DELETE', `${REST_PREFIX}/people/987654`),
       { what: 'a token without people:write', status: 403, method: 'DELETE', path: `${REST_PREFIX}/people/987654`, token: sourcesOnly },
     ];
@@ -328,9 +334,24 @@ const cases: Record<string, () => Promise<Exchange[]>> = {
       { what: 'a token without records:write', status: 403, method: 'DELETE', path: `${recordsPath(source)}/${record}`, token: sourcesOnly },
     ];
   },
-  'GET /healthz': async () => [{ what: 'a live process', status: 200, method: 'GET', path: '/healthz', token: null }],
-  'GET /readyz': async () => [{ what: 'a migrated, reachable database', status: 200, method: 'GET', path: '/readyz', token: null }],
+  'GET /v3/rest/openapi.json': async () => [
+    { what: 'the document', status: 200, method: 'GET', path: `${REST_PREFIX}/openapi.json`, token: null },
+    oversizedHeaders(`${REST_PREFIX}/openapi.json`),
+  ],
+  'GET /healthz': async () => [{ what: 'a live process', status: 200, method: 'GET', path: '/healthz', token: null }, oversizedHeaders('/healthz')],
+  'GET /readyz': async () => [{ what: 'a migrated, reachable database', status: 200, method: 'GET', path: '/readyz', token: null }, oversizedHeaders('/readyz')],
 };
+
+/** A component the document refers to with `$ref`, or the object itself. */
+function resolved<T>(object: unknown): T {
+  if (typeof object !== 'object' || object === null || !('$ref' in object) || typeof object.$ref !== 'string') return object as T;
+  const found: unknown = object.$ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), doc);
+  if (found === undefined) throw new Error(`${object.$ref} does not resolve`);
+  return found as T;
+}
 
 /** The error codes an error response of the document lists, e.g. "Error codes: INVALID_ID, …". */
 function listedCodes(description: string): string[] {
@@ -349,6 +370,10 @@ function departures(key: string, exchange: Exchange, reply: Reply): string[] {
   const status = String(reply.status);
   const response = operation.responses[status];
   if (!response) return [...problems, `${label}: status ${status} is not documented for ${key} (documented: ${Object.keys(operation.responses).join(', ')}); body ${reply.text.slice(0, 300)}`];
+  for (const [name, header] of Object.entries(response.headers ?? {})) {
+    const { required } = resolved<{ required?: boolean }>(header);
+    if (required && !reply.headers.has(name)) problems.push(`${label}: the ${status} response lacks its required ${name} header`);
+  }
   if (response.content) {
     const mediaType = (reply.contentType ?? '').split(';')[0]?.trim() ?? '';
     if (!response.content[mediaType]) return [...problems, `${label}: content type ${reply.contentType} is not documented for ${key} ${status}`];
@@ -450,23 +475,77 @@ describe('GET /v3/rest/openapi.json', () => {
     expect(header?.required ?? false).toBe(false);
   });
 
-  it('declares the Error component: the SPEC §5 envelope with every type and code', () => {
-    const schema = doc.components?.schemas?.Error as {
-      required?: string[];
-      properties?: { error?: { required?: string[]; properties?: Record<string, { enum?: string[] }> } };
-    };
-    expect(schema?.required).toEqual(['error']);
-    const error = schema?.properties?.error;
+  it('declares the Error component: the object of the SPEC §5 envelope, with every type and code', () => {
+    const error = doc.components?.schemas?.Error as { required?: string[]; properties?: Record<string, { enum?: string[] }> };
     expect([...(error?.required ?? [])].sort()).toEqual(['code', 'doc_url', 'message', 'param', 'request_id', 'retryable', 'suggestion', 'type']);
     expect([...(error?.properties?.type?.enum ?? [])].sort()).toEqual([...SPEC_ERROR_TYPES].sort());
     expect(error?.properties?.code?.enum).toEqual(expect.arrayContaining(SPEC_ERROR_CODES));
     expect(Object.keys(error?.properties ?? {})).toEqual(expect.arrayContaining(['errors', 'retry_after_seconds']));
   });
 
-  it.each(SPEC_ROUTES)('describes every error status of %s with the Error component', (route) => {
+  it.each(SPEC_ROUTES)('narrows every error status of %s to its type and the codes it can answer, with an example', (route) => {
+    const [method = '', path = ''] = route.split(' ');
     const responses = Object.entries(operations.get(route)?.responses ?? {}).filter(([status]) => Number(status) >= 400);
     expect(responses.map(([status]) => status)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500']));
-    for (const [, response] of responses) expect(response.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/Error' });
+    for (const [status, response] of responses) {
+      const media = response.content?.['application/json'];
+      const envelope = media?.schema as { required?: string[]; properties?: { error?: { allOf?: unknown[]; properties?: { type?: { const?: string }; code?: { enum?: ErrorCode[] } } } } };
+      expect(envelope?.required).toEqual(['error']);
+      const error = envelope?.properties?.error;
+      expect(error?.allOf).toEqual([{ $ref: '#/components/schemas/Error' }]);
+      const type = error?.properties?.type?.const;
+      expect(type && errorTypes[type as keyof typeof errorTypes]).toBe(Number(status));
+      const codes = error?.properties?.code?.enum ?? [];
+      expect(codes.length).toBeGreaterThan(0);
+      for (const code of codes) expect(errorCatalog[code].type).toBe(type);
+      // Not per operation: an unknown route, and GraphQL's own refusals.
+      expect(codes).not.toEqual(expect.arrayContaining(['ROUTE_NOT_FOUND']));
+      expect(codes.filter((code) => code === 'INVALID_GRAPHQL_REQUEST' || code === 'QUERY_TOO_COMPLEX')).toEqual([]);
+      const examples = Object.entries(media?.examples ?? {});
+      expect(examples).toHaveLength(1);
+      for (const [code, example] of examples) {
+        expect(codes).toContain(code);
+        expect(validator.errors(['paths', path, method.toLowerCase(), 'responses', status, 'content', 'application/json', 'schema'], example.value)).toBeNull();
+        expect(example.value).toMatchObject({ error: { code, doc_url: `${PUBLIC_URL}/docs/errors#${code}` } });
+      }
+    }
+  });
+
+  it.each(SPEC_ROUTES.filter((route) => route.startsWith('GET ')))('lists no Idempotency-Key code for %s, which takes no key', (route) => {
+    const codes = Object.values(operations.get(route)?.responses ?? {}).flatMap((response) => listedCodes(response.description));
+    expect(codes.filter((code) => code.includes('IDEMPOTENCY'))).toEqual([]);
+  });
+
+  it.each(restRoutes.map((route) => ({ key: operationKey(route.method, REST_PREFIX + route.path), scope: route.scope })))(
+    'requires the scope $scope on $key, through x-api-token or Bearer',
+    ({ key, scope }) => {
+      const schemes = Object.entries(doc.components?.securitySchemes ?? {});
+      const apiKey = schemes.find(([, scheme]) => scheme.type === 'apiKey' && scheme.name === 'x-api-token')?.[0] ?? 'no apiKey scheme';
+      const bearer = schemes.find(([, scheme]) => scheme.type === 'http' && scheme.scheme === 'bearer')?.[0] ?? 'no bearer scheme';
+      expect(operations.get(key)?.security).toEqual([{ [apiKey]: [scope] }, { [bearer]: [scope] }]);
+    },
+  );
+
+  it.each(['GET /v3/rest/openapi.json', 'GET /healthz', 'GET /readyz'])('needs no token for %s', (key) => {
+    expect(operations.get(key)?.security).toEqual([]);
+  });
+
+  it('declares every tag it uses, with a description, and describes every operation', () => {
+    const declared = new Map(((doc.tags ?? []) as { name: string; description?: string }[]).map((tag) => [tag.name, tag.description]));
+    for (const [key, operation] of operations) {
+      const { tags = [], description } = operation as { tags?: string[]; description?: string };
+      expect(tags.length, key).toBeGreaterThan(0);
+      for (const tag of tags) expect(declared.get(tag), `${key} ${tag}`).toMatch(/\w/);
+      expect(description, key).toMatch(/\w/);
+    }
+  });
+
+  it.each(SPEC_ROUTES)('documents X-Request-Id and correlation-id on every response of %s, and Location on its 201', (route) => {
+    for (const [status, response] of Object.entries(operations.get(route)?.responses ?? {})) {
+      expect(Object.keys(response.headers ?? {}), `${route} ${status}`).toEqual(expect.arrayContaining(['X-Request-Id', 'correlation-id', 'RateLimit-Limit']));
+      if (status === '201') expect(response.headers?.Location).toEqual({ $ref: '#/components/headers/Location' });
+      if (status === '429') expect(response.headers?.['Retry-After']).toEqual({ $ref: '#/components/headers/RetryAfter' });
+    }
   });
 
   it('documents 503 for GET /readyz, its answer when the database is unreachable', () => {
