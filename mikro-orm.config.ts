@@ -1,5 +1,6 @@
 import { defineConfig } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { boundedDriverOptions } from './src/database/timeouts.ts';
 import { IdempotencyKeySchema } from './src/idempotency/idempotency-key.entity.ts';
 import { ApiKeySchema } from './src/organizations/api-key.entity.ts';
 import { OrganizationSchema } from './src/organizations/organization.entity.ts';
@@ -26,6 +27,7 @@ export default defineConfig({
   // Entities are declared in code; discovery needs no reflection or metadata cache.
   metadataCache: { enabled: false },
   pool: { min: 0, max: 10 },
-  // With the database down, a request must fail fast (DATABASE_UNAVAILABLE) rather than wait for a connection.
-  driverOptions: { connectionTimeoutMillis: 3000 },
+  // A database that is down or stops answering fails a request within seconds (DATABASE_UNAVAILABLE)
+  // instead of holding it; migrate() lifts these bounds for its own connection.
+  driverOptions: boundedDriverOptions,
 });

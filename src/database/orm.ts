@@ -8,7 +8,15 @@ export async function connectOrm(url: string, overrides: Partial<Options> = {}):
   return await MikroORM.init({ ...config, clientUrl: url, ...overrides });
 }
 
-/** Applies every committed migration that has not run yet. */
+/**
+ * Applies every committed migration that has not run yet. A migration may rewrite a large table,
+ * so it runs on a connection of its own, without the request path's statement timeouts.
+ */
 export async function migrate(orm: MikroORM): Promise<void> {
-  await orm.migrator.up();
+  const migrator = await MikroORM.init({ ...config, clientUrl: orm.config.get('clientUrl'), pool: { min: 0, max: 1 }, driverOptions: {} });
+  try {
+    await migrator.migrator.up();
+  } finally {
+    await migrator.close(true);
+  }
 }

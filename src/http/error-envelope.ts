@@ -1,4 +1,4 @@
-import { ConnectionException, DriverException } from '@mikro-orm/core';
+import { ConnectionException } from '@mikro-orm/core';
 import { ApiError, NotFoundError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
 import { docUrl, errorTypes } from '../errors/catalog.ts';
 
@@ -15,11 +15,34 @@ export interface ErrorBody {
   retry_after_seconds?: number;
 }
 
-/** PostgreSQL unreachable or shutting down: worth a retry, unlike a bug. */
+/**
+ * SQLSTATEs of a server shutting down or starting (57P0x), or that cancelled a statement or an idle
+ * transaction for taking too long (57014, 25P03); class 08 is a broken connection.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '25P03']);
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/**
+ * pg's and pg-pool's own errors carry no code: a statement, pool wait or handshake that timed out,
+ * and a connection that was closed (by the server, or by us after a statement timed out).
+ */
+const UNAVAILABLE_MESSAGES = new Set([
+  'Query read timeout',
+  'timeout exceeded when trying to connect',
+  'Connection terminated due to connection timeout',
+  'timeout expired',
+  'Connection terminated',
+  'Connection terminated unexpectedly',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+]);
+
+/** PostgreSQL unreachable, shutting down or not answering in time: worth a retry, unlike a bug. */
 function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return (error instanceof DriverException || error instanceof Error) && typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(code);
+  if (!(error instanceof Error)) return false;
+  const code = 'code' in error ? error.code : undefined;
+  if (typeof code === 'string') return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code);
+  return UNAVAILABLE_MESSAGES.has(error.message);
 }
 
 /** Whether Fastify itself refused the request with a 4xx (its errors carry `FST_` codes and a statusCode). */
