@@ -131,10 +131,23 @@ export async function runIdempotent(
   });
 }
 
+/** Expired keys deleted per statement: each batch finishes well within the statement timeout, however large the backlog. */
+const PURGE_BATCH = 5_000;
+
 /** Deletes expired keys; the server runs it periodically so stored responses do not pile up. */
 export async function purgeExpiredKeys(em: EntityManager): Promise<number> {
-  const [row] = await query(em, sql<{ count: string }>`with "purged" as (delete from "idempotency_key" where "expires_at" <= now() returning 1) select count(*) as "count" from "purged"`);
-  return Number(row?.count ?? 0);
+  let purged = 0;
+  for (;;) {
+    const [row] = await query(
+      em,
+      sql<{ count: string }>`with "purged" as (
+        delete from "idempotency_key" where "id" in (select "id" from "idempotency_key" where "expires_at" <= now() limit ${PURGE_BATCH}) returning 1
+      ) select count(*) as "count" from "purged"`,
+    );
+    const count = Number(row?.count ?? 0);
+    purged += count;
+    if (count < PURGE_BATCH) return purged;
+  }
 }
 
 /** Expired keys are dropped every minute, by whichever instance gets there first. */
