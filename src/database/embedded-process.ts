@@ -186,17 +186,21 @@ export async function chooseSpawnMode(native: string, dataDir: string): Promise<
   );
 }
 
-/** Spawns `<native>/bin/<binary>` with arguments built from the locations as PostgreSQL sees them. */
+/**
+ * Spawns `<native>/bin/<binary>` with arguments built from the locations as PostgreSQL sees them. The
+ * server gets a process group of its own: Ctrl-C in a terminal signals the whole foreground group, and
+ * PostgreSQL must outlive the requests still in flight; the gateway stops it last.
+ */
 function spawnBinary(mode: SpawnMode, locations: Locations, binary: 'initdb' | 'postgres', args: (seen: Locations) => string[]): ChildProcess {
-  const stdio = ['ignore', 'pipe', 'pipe'] satisfies StdioOptions;
+  const options = { stdio: ['ignore', 'pipe', 'pipe'] satisfies StdioOptions, detached: binary === 'postgres' };
   const direct = [path.join(locations.native, 'bin', binary), ...args(locations)] as const;
-  if (mode.kind === 'self') return spawn(direct[0], direct.slice(1), { stdio });
-  if (mode.kind === 'postgres-user') return spawn(direct[0], direct.slice(1), { stdio, uid: mode.uid, gid: mode.gid });
+  if (mode.kind === 'self') return spawn(direct[0], direct.slice(1), options);
+  if (mode.kind === 'postgres-user') return spawn(direct[0], direct.slice(1), { ...options, uid: mode.uid, gid: mode.gid });
   const inside = { native: `${mode.mountPoint}/native`, pgData: `${mode.mountPoint}/data`, pwfile: locations.pwfile && `${mode.mountPoint}/pwfile` };
   const scriptArgs = [mode.mountPoint, locations.native, locations.pgData, locations.pwfile ?? '', String(mode.uid), String(mode.gid)];
   // initdb finds `postgres` next to its own path, so both must be run from the mounted binaries.
   const command = [path.join(inside.native, 'bin', binary), ...args(inside)];
-  return spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', PRIVATE_MOUNTS_SCRIPT, 'sh', ...scriptArgs, ...command], { stdio });
+  return spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', PRIVATE_MOUNTS_SCRIPT, 'sh', ...scriptArgs, ...command], options);
 }
 
 /** The line of PostgreSQL's output that says what went wrong, then all of it. */
