@@ -27,7 +27,7 @@ describe('Ctrl-C in a terminal: SIGINT to the process group of `npm start` with 
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'feedback-interrupt-'));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' };
     for (const name of ['DATABASE_URL', 'REDIS_URL']) delete env[name];
     // A process group of its own, as a shell gives a foreground job.
     child = spawn(process.execPath, ['src/main.ts'], { cwd: REPOSITORY, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
