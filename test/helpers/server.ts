@@ -7,14 +7,11 @@ import { connectOrm, type MikroORM } from '../../src/database/orm.ts';
 import { type Scope, scopes as allScopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
 import { databaseUrl, TEMPLATE_DATABASE } from './global-setup.ts';
+import { type GraphQLReply, graphql, PUBLIC_URL } from './http.ts';
 
-export const PUBLIC_URL = 'http://gateway.test';
-
-export interface GraphQLResponse<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: { data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] };
-}
+// For the files not yet moved to http.ts.
+export { PUBLIC_URL };
+export type GraphQLResponse<T = Record<string, unknown>> = GraphQLReply<T>;
 
 export interface TestServer {
   /** Base URL of the server, listening on a free loopback port. */
@@ -24,7 +21,7 @@ export interface TestServer {
   /** Creates an API key (and its organization) and returns the token. */
   createToken(organization: string, options?: { scopes?: readonly Scope[]; expiresAt?: Date | null }): Promise<string>;
   /** POSTs a GraphQL operation over real HTTP. */
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null, headers?: Record<string, string>): Promise<GraphQLReply<T>>;
   close(): Promise<void>;
 }
 
@@ -60,13 +57,8 @@ export async function startTestServer(env: Record<string, string> = {}, appOptio
       const { token } = await createApiKey(orm.em.fork(), organization, options.scopes ?? allScopes, options.expiresAt ?? null);
       return token;
     },
-    async graphql(query, variables = {}, token = null, headers = {}) {
-      const response = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { 'x-api-token': token } : {}), ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: response.status, headers: response.headers, body: await response.json() };
+    graphql(query, variables = {}, token = null, headers = {}) {
+      return graphql(base, query, variables, { token, headers });
     },
     async close() {
       await app.close();

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectRestError, RestClient, type RestErrorObject, textRecord } from '../helpers/rest-client.ts';
-import { exchange, requestHead } from '../helpers/security-raw.ts';
-import { graphqlNamesIn } from '../helpers/hostile-http.ts';
+import { type ErrorEnvelope, expectErrorEnvelope, graphqlNamesIn, RestClient } from '../helpers/http.ts';
+import { textRecord } from '../helpers/resources.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
-function expectRestNames(error: RestErrorObject): void {
+// expectErrorEnvelope checks REST names in every REST error; these tests say so where it is the point.
+function expectRestNames(error: ErrorEnvelope): void {
   expect(graphqlNamesIn(error)).toEqual([]);
 }
 
@@ -25,32 +25,32 @@ afterAll(async () => {
 describe('REST error messages use REST names', () => {
   it('names first_name in the message, the param and errors[] of PUT /people with an empty first_name', async () => {
     const response = await api.put('/people', { email: 'a@example.com', first_name: '' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'first_name', message: 'first_name must be 1 to 255 characters' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'first_name', message: 'first_name must be 1 to 255 characters' });
     expect(error.errors).toEqual([{ param: 'first_name', code: 'INVALID_FIELD_VALUE', message: error.message }]);
     expectRestNames(error);
   });
 
   it('lists first_name and last_name by their REST names when both fail', async () => {
     const response = await api.put('/people', { email: 'b@example.com', first_name: '', last_name: '' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null, message: '2 fields failed validation: first_name, last_name.' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null, message: '2 fields failed validation: first_name, last_name.' });
     expect(error.errors?.map((field) => field.message)).toEqual([expect.stringMatching(/^first_name must be/), expect.stringMatching(/^last_name must be/)]);
     expectRestNames(error);
   });
 
   it('asks for external_id or email when PUT /people has neither', async () => {
     const response = await api.put('/people', { first_name: 'Nobody' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'external_id', message: 'Give external_id or email (or both)' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'external_id', message: 'Give external_id or email (or both)' });
     expectRestNames(error);
   });
 
   it('names company.name of a company without a name', async () => {
     const response = await api.put('/people', { email: 'c@example.com', company: { name: ' ' } });
-    expectRestNames(expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'company.name', message: 'company.name must be' }));
+    expectRestNames(expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'company.name', message: 'company.name must be' }));
   });
 
   it('names display_ts, external_id and person_id of a record by their REST names', async () => {
     const response = await api.post(`/feedback-sources/${sourceId}/records`, textRecord('Hello', { display_ts: 'yesterday', external_id: '', person_id: 'abc' }));
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null });
     expect(error.message).toBe('3 fields failed validation: person_id, display_ts, external_id.');
     expect(error.errors?.map((field) => [field.param, field.message.split(' ')[0]])).toEqual([
       ['person_id', 'person_id'],
@@ -63,18 +63,18 @@ describe('REST error messages use REST names', () => {
   it('names external_id in the DUPLICATE_EXTERNAL_ID message', async () => {
     await api.ingest(sourceId, textRecord('First', { external_id: 'dup-1' }));
     const response = await api.post(`/feedback-sources/${sourceId}/records`, textRecord('Again', { external_id: 'dup-1' }));
-    expectRestNames(expectRestError(response, { status: 409, type: 'conflict_error', code: 'DUPLICATE_EXTERNAL_ID', param: 'external_id', message: 'A record with external_id "dup-1" already exists' }));
+    expectRestNames(expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'DUPLICATE_EXTERNAL_ID', param: 'external_id', message: 'A record with external_id "dup-1" already exists' }));
   });
 
   it.each(['/feedback-sources', '/people', `/feedback-sources/{id}/records`])('says cursor, not after, when GET %s gets a cursor this API never returned', async (path) => {
     const response = await api.get(path.replace('{id}', String(sourceId)), { query: { cursor: 'garbage' } });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_CURSOR', param: 'cursor', message: 'cursor is not a cursor this API returned' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_CURSOR', param: 'cursor', message: 'cursor is not a cursor this API returned' });
     expectRestNames(error);
   });
 
   it('names the path parameter id when a record is ingested into a source id that is not an id', async () => {
     const response = await api.post('/feedback-sources/0/records', textRecord('Nowhere'));
-    expectRestNames(expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' }));
+    expectRestNames(expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' }));
   });
 });
 
@@ -103,24 +103,17 @@ describe('the same failures over GraphQL use GraphQL names', () => {
 
 describe('Idempotency-Key messages', () => {
   it('counts the characters of a UTF-8 key, not its bytes, and names the first one outside the rule', async () => {
-    const body = JSON.stringify({ name: 'Keyed' });
-    // The key's UTF-8 bytes, sent as they are: "é" is two bytes but one character.
-    const key = Buffer.from('clé-1', 'utf8').toString('latin1');
-    const head = requestHead('POST', '/v3/rest/feedback-sources', { 'x-api-token': api.token ?? '', 'idempotency-key': key, 'content-type': 'application/json', 'content-length': String(body.length) });
-    const reply = await exchange(server.url, [{ at: 0, bytes: head + body }]);
-    expect(reply.status).toBe(400);
-    expect(JSON.parse(reply.body)).toMatchObject({
-      error: {
-        code: 'INVALID_IDEMPOTENCY_KEY',
-        param: 'Idempotency-Key',
-        message: 'The Idempotency-Key header must be 1 to 255 printable ASCII characters (U+0020 to U+007E); got 5 characters, including U+00E9, which is not printable ASCII.',
-      },
-    });
+    // Header values go out as UTF-8: "é" is two bytes but one character.
+    const response = await api.post('/feedback-sources', { name: 'Keyed' }, { key: 'clé-1' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
+    expect(error.message).toBe(
+      'The Idempotency-Key header must be 1 to 255 printable ASCII characters (U+0020 to U+007E); got 5 characters, including U+00E9, which is not printable ASCII.',
+    );
   });
 
   it('counts the characters of an overlong key', async () => {
     const response = await api.post('/feedback-sources', { name: 'Long key' }, { headers: { 'idempotency-key': 'k'.repeat(256) } });
-    expectRestError(response, {
+    expectErrorEnvelope(response, {
       status: 400,
       type: 'validation_error',
       code: 'INVALID_IDEMPOTENCY_KEY',

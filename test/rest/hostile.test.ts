@@ -3,11 +3,12 @@ import { Company } from '../../src/people/company.entity.ts';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { expectErrorEnvelope, type RawReply, type RawRequest, sendRaw } from '../helpers/hostile-http.ts';
+import { expectErrorEnvelope, type HttpReply, type HttpRequest, send as sendHttp } from '../helpers/http.ts';
+import { textField } from '../helpers/resources.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { FRESH_REQUEST_ID } from '../helpers/spec.ts';
 
 const MIB = 1024 * 1024;
-const FRESH_ID = /^req_[A-Za-z0-9]{12}$/;
 
 let server: TestServer;
 let token: string;
@@ -26,20 +27,20 @@ interface Send {
 }
 
 /** Sends a request under /v3/rest with the suite's token; `path` is sent exactly as written. */
-function send(method: string, path: string, options: Send = {}): Promise<RawReply> {
+function send(method: string, path: string, options: Send = {}): Promise<HttpReply> {
   const headers: Record<string, string> = { ...options.headers };
   const sentToken = options.token === undefined ? token : options.token;
   if (sentToken) headers['x-api-token'] = sentToken;
   const hasBody = options.body !== undefined || options.chunks !== undefined;
   const contentType = options.contentType === undefined ? (hasBody ? 'application/json' : null) : options.contentType;
   if (contentType !== null) headers['content-type'] = contentType;
-  const request: RawRequest = { method, path: `/v3/rest${path}`, headers };
+  const request: HttpRequest = { method, path: `/v3/rest${path}`, headers };
   if (options.body !== undefined) request.body = options.body;
   if (options.chunks !== undefined) request.chunks = options.chunks;
-  return sendRaw(server.url, request);
+  return sendHttp(server.url, request);
 }
 
-function sendJson(method: string, path: string, value: unknown, options: Send = {}): Promise<RawReply> {
+function sendJson(method: string, path: string, value: unknown, options: Send = {}): Promise<HttpReply> {
   return send(method, path, { ...options, body: JSON.stringify(value) });
 }
 
@@ -61,7 +62,7 @@ async function databaseState() {
 }
 
 /** Sends a write that must be refused and asserts that the database is exactly as before. */
-async function rejectedWrite(send: () => Promise<RawReply>): Promise<RawReply> {
+async function rejectedWrite(send: () => Promise<HttpReply>): Promise<HttpReply> {
   const before = await databaseState();
   const reply = await send();
   expect(await databaseState()).toEqual(before);
@@ -73,8 +74,6 @@ async function created(method: string, path: string, body: unknown): Promise<num
   expect(reply.status, reply.text).toBe(201);
   return (JSON.parse(reply.text) as { id: number }).id;
 }
-
-const textField = (value: unknown, extra: Record<string, unknown> = {}) => ({ category: 'content', type: 'string', name: 'text', value, ...extra });
 
 interface Write {
   route: string;
@@ -246,7 +245,7 @@ describe('unknown routes and methods', () => {
     { method: 'GET', path: '/v3/rest/feedback-sources/1/records/1/fields' },
     { method: 'GET', path: '/v3/rest/companies' },
   ])('answers 404 ROUTE_NOT_FOUND naming $method $path', async ({ method, path }) => {
-    const reply = await sendRaw(server.url, { method, path, headers: { 'x-api-token': token } });
+    const reply = await sendHttp(server.url, { method, path, headers: { 'x-api-token': token } });
     expectErrorEnvelope(reply, { status: 404, type: 'not_found_error', code: 'ROUTE_NOT_FOUND', param: null, message: `${method} ${path}` });
   });
 
@@ -262,7 +261,7 @@ describe('unknown routes and methods', () => {
     { method: 'POST', path: '/v3/rest/feedback-sources/1/records/1' },
   ])('answers 404 ROUTE_NOT_FOUND to $method $path, a method the path does not have, and writes nothing', async ({ method, path }) => {
     const body = JSON.stringify({ name: 'Never created', email: 'never@example.com' });
-    const reply = await rejectedWrite(() => sendRaw(server.url, { method, path, headers: { 'x-api-token': token, 'content-type': 'application/json' }, body }));
+    const reply = await rejectedWrite(() => sendHttp(server.url, { method, path, headers: { 'x-api-token': token, 'content-type': 'application/json' }, body }));
     expectErrorEnvelope(reply, { status: 404, type: 'not_found_error', code: 'ROUTE_NOT_FOUND', param: null, message: `${method} ${path}` });
   });
 
@@ -278,12 +277,12 @@ describe('unknown routes and methods', () => {
     { method: 'SEARCH', path: '/healthz', headers: {} },
   ])('answers 404 ROUTE_NOT_FOUND to $method $path, a method no route serves', async ({ method, path, headers, body }) => {
     const sent: Record<string, string> = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, value === 'token' ? token : value]));
-    const reply = await sendRaw(server.url, { method, path, headers: sent, ...(body === undefined ? {} : { body }) });
+    const reply = await sendHttp(server.url, { method, path, headers: sent, ...(body === undefined ? {} : { body }) });
     expectErrorEnvelope(reply, { status: 404, type: 'not_found_error', code: 'ROUTE_NOT_FOUND', param: null, message: `${method} ${path}` });
   });
 
   it('answers QUERY /graphql, a method GraphQL does not serve, with 404 ROUTE_NOT_FOUND in GraphQL form', async () => {
-    const reply = await sendRaw(server.url, { method: 'QUERY', path: '/graphql', headers: {} });
+    const reply = await sendHttp(server.url, { method: 'QUERY', path: '/graphql', headers: {} });
     expect(reply.status).toBe(404);
     expect(JSON.parse(reply.text)).toMatchObject({ errors: [{ extensions: { type: 'not_found_error', code: 'ROUTE_NOT_FOUND' } }] });
   });
@@ -624,29 +623,29 @@ describe('X-Request-Id sent by the client', () => {
     const sent = 'a'.repeat(10_000);
     const reply = await send('GET', '/feedback-sources/abc', { headers: { 'x-request-id': sent } });
     const error = expectErrorEnvelope(reply, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' });
-    expect(reply.headers['x-request-id']).toMatch(FRESH_ID);
-    expect(error.request_id).toMatch(FRESH_ID);
+    expect(reply.headers.get('x-request-id')).toMatch(FRESH_REQUEST_ID);
+    expect(error.request_id).toMatch(FRESH_REQUEST_ID);
     expect(reply.text).not.toContain(sent.slice(0, 200));
   });
 
   it('replaces a 10,000-character X-Request-Id with a fresh one on a success', async () => {
     const reply = await send('GET', `/feedback-sources/${sourceId}`, { headers: { 'x-request-id': 'b'.repeat(10_000) } });
     expect(reply.status, reply.text).toBe(200);
-    expect(reply.headers['x-request-id']).toMatch(FRESH_ID);
-    expect(reply.headers['correlation-id']).toBe(reply.headers['x-request-id']);
+    expect(reply.headers.get('x-request-id')).toMatch(FRESH_REQUEST_ID);
+    expect(reply.headers.get('correlation-id')).toBe(reply.headers.get('x-request-id'));
   });
 
   it('replaces an X-Request-Id holding markup with a fresh one', async () => {
     const reply = await send('GET', '/feedback-sources/abc', { headers: { 'x-request-id': '<script>alert(1)</script>' } });
     const error = expectErrorEnvelope(reply, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' });
-    expect(error.request_id).toMatch(FRESH_ID);
+    expect(error.request_id).toMatch(FRESH_REQUEST_ID);
   });
 
   it('echoes a well-formed X-Request-Id in the headers and the error body of a refused write', async () => {
     const sent = 'client-req.42:retry_1';
     const reply = await rejectedWrite(() => send('POST', '/feedback-sources', { body: '{"name": ', headers: { 'x-request-id': sent } }));
     const error = expectErrorEnvelope(reply, { status: 400, type: 'validation_error', code: 'INVALID_JSON', param: 'body' });
-    expect(reply.headers['x-request-id']).toBe(sent);
+    expect(reply.headers.get('x-request-id')).toBe(sent);
     expect(error.request_id).toBe(sent);
   });
 });

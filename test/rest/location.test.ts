@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { send as sendHttp } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // Every 201 names the resource it created in Location, as the OpenAPI document states; a replay of
@@ -7,9 +8,9 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 let server: TestServer;
 let token: string;
 
-async function send(method: string, path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${server.url}${path}`, { method, headers: { 'x-api-token': token, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: response.status, location: response.headers.get('location'), replayed: response.headers.get('idempotency-replayed'), body: (await response.json()) as { id: number } };
+async function send(method: string, path: string, json: unknown, headers: Record<string, string> = {}) {
+  const response = await sendHttp<{ id: number }>(server.url, { method, path, headers: { 'x-api-token': token, ...headers }, json });
+  return { status: response.status, location: response.headers.get('location'), replayed: response.headers.get('idempotency-replayed'), body: response.body };
 }
 
 beforeAll(async () => {
@@ -24,7 +25,7 @@ describe('Location', () => {
     const created = await send('POST', '/v3/rest/feedback-sources', { name: 'Located' });
     expect(created.status).toBe(201);
     expect(created.location).toBe(`/v3/rest/feedback-sources/${created.body.id}`);
-    const read = await fetch(`${server.url}${created.location}`, { headers: { 'x-api-token': token } });
+    const read = await sendHttp(server.url, { path: String(created.location), headers: { 'x-api-token': token } });
     expect(read.status).toBe(200);
   });
 

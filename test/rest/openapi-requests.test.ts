@@ -11,7 +11,8 @@ import { restRoutes } from '../../src/rest/routes.ts';
 import { MAX_SOURCE_NAME_LENGTH } from '../../src/sources/source.rules.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { DocumentValidator, HTTP_METHODS, type OpenApiDocument, type OperationObject, operationKey, operationsOf } from '../helpers/openapi-conformance.ts';
-import { PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
+import { type HttpReply, PUBLIC_URL, send as sendHttp } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // SPEC §6 Meta and issue #9: a client or fuzzer driven by the OpenAPI document sends only requests
 // the server accepts. Requests are drawn from the document's own schemas (path and query parameters,
@@ -73,11 +74,8 @@ function pointer(ref: string): JsonSchema {
   return node as JsonSchema;
 }
 
-async function send(request: Request): Promise<{ status: number; headers: Headers; text: string }> {
-  const search = Object.keys(request.query).length > 0 ? `?${new URLSearchParams(request.query)}` : '';
-  const headers = { ...request.headers, ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) };
-  const response = await fetch(`${server.url}${request.path}${search}`, { method: request.method, headers, body: request.body === undefined ? undefined : JSON.stringify(request.body) });
-  return { status: response.status, headers: response.headers, text: await response.text() };
+function send(request: Request): Promise<HttpReply> {
+  return sendHttp(server.url, { method: request.method, path: request.path, query: request.query, headers: request.headers, json: request.body });
 }
 
 /** Creates a resource with the all-scopes token and returns its id. */
@@ -259,7 +257,7 @@ beforeAll(async () => {
   for (const scope of scopes) {
     tokens.set(scope, await server.createToken('Generated Requests', { scopes: [scope] }));
   }
-  doc = (await (await fetch(`${server.url}${REST_PREFIX}/openapi.json`)).json()) as OpenApiDocument;
+  doc = (await sendHttp<OpenApiDocument>(server.url, { path: `${REST_PREFIX}/openapi.json` })).body;
   validator = new DocumentValidator(doc);
 
   world.source = await create('/feedback-sources', { name: 'Generated requests' });

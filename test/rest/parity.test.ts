@@ -2,21 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import type { UnionMember } from '../helpers/payloads.ts';
-import {
-  type Example,
-  expectRestError,
-  loadExample,
-  type Method,
-  RestClient,
-  type RestErrorObject,
-  type RestPage,
-  type RestPerson,
-  type RestRecord,
-  type RestReply,
-  type RestSource,
-  textRecord,
-} from '../helpers/rest-client.ts';
+import { type ErrorEnvelope, expectErrorEnvelope, type HttpReply, RestClient, type UnionMember } from '../helpers/http.ts';
+import { type Example, loadExample, type RestPage, type RestPerson, type RestRecord, type RestSource, textRecord } from '../helpers/resources.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -218,7 +205,7 @@ describe("another organization's ids", () => {
   });
 
   interface Case {
-    method: Method;
+    method: string;
     path: string;
     code: string;
     param: string;
@@ -285,8 +272,8 @@ describe("another organization's ids", () => {
   ];
 
   /** The error with its request id and the looked-up ids blanked, to compare two answers. */
-  function comparable(response: RestReply<unknown>, ids: typeof never): { status: number; error: RestErrorObject } {
-    const error = (response.body as { error: RestErrorObject }).error;
+  function comparable(response: HttpReply<unknown>, ids: typeof never): { status: number; error: ErrorEnvelope } {
+    const error = (response.body as { error: ErrorEnvelope }).error;
     let message = error.message;
     for (const id of Object.values(ids)) message = message.replace(new RegExp(`\\b${id}\\b`, 'g'), '<id>');
     return { status: response.status, error: { ...error, request_id: '<request id>', message } };
@@ -295,11 +282,11 @@ describe("another organization's ids", () => {
   for (const { method, path, code, param, request } of cases) {
     it(`answers 404 ${code} on ${param} to ${method} ${path} exactly as for an id that never existed`, async () => {
       const theirRequest = request(theirs);
-      const theirAnswer = await api.send(method, theirRequest.path, { body: theirRequest.body, query: theirRequest.query });
-      expectRestError(theirAnswer, { status: 404, type: 'not_found_error', code, param });
+      const theirAnswer = await api.send(method, theirRequest.path, { json: theirRequest.body, query: theirRequest.query });
+      expectErrorEnvelope(theirAnswer, { status: 404, type: 'not_found_error', code, param });
       const neverRequest = request(never);
-      const neverAnswer = await api.send(method, neverRequest.path, { body: neverRequest.body, query: neverRequest.query });
-      expectRestError(neverAnswer, { status: 404, type: 'not_found_error', code, param });
+      const neverAnswer = await api.send(method, neverRequest.path, { json: neverRequest.body, query: neverRequest.query });
+      expectErrorEnvelope(neverAnswer, { status: 404, type: 'not_found_error', code, param });
       expect(comparable(theirAnswer, theirs)).toEqual(comparable(neverAnswer, never));
     });
   }
