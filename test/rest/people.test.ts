@@ -2,19 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Company } from '../../src/people/company.entity.ts';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
-import {
-  expectRestError,
-  loadExample,
-  type Method,
-  RestClient,
-  type RestDeleted,
-  type RestPage,
-  type RestPerson,
-  type RestRecord,
-  RFC3339_UTC,
-  textRecord,
-} from '../helpers/rest-client.ts';
+import { expectErrorEnvelope, RestClient } from '../helpers/http.ts';
+import { loadExample, type RestDeleted, type RestPage, type RestPerson, type RestRecord, textRecord } from '../helpers/resources.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RFC3339_UTC } from '../helpers/spec.ts';
 
 let server: TestServer;
 let api: RestClient;
@@ -136,7 +127,7 @@ describe('PUT /people', () => {
   it('answers 409 PERSON_EMAIL_TAKEN on email when another external_id claims the email of a person who has one', async () => {
     const owner = await api.upsertPerson({ external_id: 'crm-owner', email: 'owner@example.com' });
     const response = await api.put('/people', { external_id: 'crm-claimant', email: 'owner@example.com' });
-    expectRestError(response, { status: 409, type: 'conflict_error', code: 'PERSON_EMAIL_TAKEN', param: 'email', message: 'owner@example.com' });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'PERSON_EMAIL_TAKEN', param: 'email', message: 'owner@example.com' });
     expect(await countPeople({ email: 'owner@example.com' })).toBe(1);
     expect(await countPeople({ id: owner.id })).toBe(1);
   });
@@ -144,7 +135,7 @@ describe('PUT /people', () => {
   it("answers 400 INVALID_PHONE_NUMBER on phone, naming '+1 (415) 555-0123', for invalid-person.json", async () => {
     const body = await loadExample('invalid-person.json');
     const response = await api.put('/people', body);
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_PHONE_NUMBER', param: 'phone', message: '+1 (415) 555-0123' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_PHONE_NUMBER', param: 'phone', message: '+1 (415) 555-0123' });
     expect(error.errors).toEqual([{ param: 'phone', code: 'INVALID_PHONE_NUMBER', message: expect.stringContaining('+1 (415) 555-0123') }]);
   });
 
@@ -159,14 +150,14 @@ describe('PUT /people', () => {
 
   it('answers 400 INVALID_EMAIL on email, naming the value, for "not-an-email"', async () => {
     const response = await api.put('/people', { email: 'not-an-email' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_EMAIL', param: 'email', message: 'not-an-email' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_EMAIL', param: 'email', message: 'not-an-email' });
     expect(error.errors).toHaveLength(1);
     expect(await countPeople({ email: 'not-an-email' })).toBe(0);
   });
 
   it('answers 400 VALIDATION_FAILED listing email and phone when both are invalid', async () => {
     const response = await api.put('/people', { email: 'not-an-email', phone: '555-0123' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null });
     expect(error.errors).toHaveLength(2);
     expect(error.errors).toEqual(
       expect.arrayContaining([
@@ -178,19 +169,19 @@ describe('PUT /people', () => {
 
   it('answers 400 INVALID_FIELD_VALUE on boundary, naming the value, for the boundary "partner"', async () => {
     const response = await api.put('/people', { email: 'partner@example.com', boundary: 'partner' });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'boundary', message: 'partner' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'boundary', message: 'partner' });
   });
 
   it('answers 400 INVALID_FIELD_VALUE on external_id when neither external_id nor email is given', async () => {
     const before = await countPeople();
     const response = await api.put('/people', { first_name: 'Nobody' });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'external_id' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'external_id' });
     expect(await countPeople()).toBe(before);
   });
 
   it('answers 400 INVALID_FIELD_VALUE naming a key the endpoint does not accept', async () => {
     const response = await api.put('/people', { email: 'extra@example.com', nickname: 'Ex' });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'nickname', message: 'nickname' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'nickname', message: 'nickname' });
   });
 });
 
@@ -248,12 +239,12 @@ describe('GET /people', () => {
 
   it('answers 400 INVALID_FIELD_VALUE on limit for ?limit=101', async () => {
     const response = await listing.get('/people', { query: { limit: 101 } });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'limit', message: '101' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'limit', message: '101' });
   });
 
   it('answers 400 INVALID_CURSOR on cursor for a cursor this API never returned', async () => {
     const response = await listing.get('/people', { query: { cursor: 'garbage-cursor' } });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_CURSOR', param: 'cursor' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_CURSOR', param: 'cursor' });
   });
 });
 
@@ -267,12 +258,12 @@ describe('GET /people/{id}', () => {
 
   it('answers 404 PERSON_NOT_FOUND on id, naming the id, for an unknown id', async () => {
     const response = await api.get('/people/987654');
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id', message: '987654' });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id', message: '987654' });
   });
 
   it('answers 400 INVALID_ID on id, naming the value, for the id "abc"', async () => {
     const response = await api.get('/people/abc');
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
   });
 });
 
@@ -289,7 +280,7 @@ describe('DELETE /people/{id}', () => {
     const person = await api.upsertPerson({ email: 'gone@example.com' });
     await api.delete(`/people/${person.id}`);
     const response = await api.get(`/people/${person.id}`);
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id', message: String(person.id) });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id', message: String(person.id) });
   });
 
   it('keeps the records of a deleted person, unlinked', async () => {
@@ -305,60 +296,11 @@ describe('DELETE /people/{id}', () => {
 
   it('answers 404 PERSON_NOT_FOUND on id, naming the id, for an unknown id', async () => {
     const response = await api.delete('/people/987654');
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id', message: '987654' });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id', message: '987654' });
   });
 
   it('answers 400 INVALID_ID on id for the id "abc"', async () => {
     const response = await api.delete('/people/abc');
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
-  });
-});
-
-describe('authentication and scopes', () => {
-  let personId: number;
-
-  beforeAll(async () => {
-    personId = (await api.upsertPerson({ email: 'guarded@example.com', first_name: 'Guarded' })).id;
-  });
-
-  const routes: { method: Method; path: string; body?: Record<string, unknown> }[] = [
-    { method: 'PUT', path: '/people', body: { email: 'guarded@example.com', first_name: 'Changed' } },
-    { method: 'GET', path: '/people' },
-    { method: 'GET', path: '/people/{id}' },
-    { method: 'DELETE', path: '/people/{id}' },
-  ];
-  const resolve = (path: string) => path.replace('{id}', String(personId));
-
-  for (const { method, path, body } of routes) {
-    it(`answers 401 API_TOKEN_MISSING to ${method} ${path} without a token`, async () => {
-      const response = await api.send(method, resolve(path), { token: null, body });
-      expectRestError(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_MISSING', param: null });
-    });
-  }
-
-  for (const { method, path, body } of routes.filter((route) => route.method !== 'GET')) {
-    it(`answers 403 INSUFFICIENT_SCOPE, naming people:write, to ${method} ${path} with a read-only token`, async () => {
-      const readOnly = await server.createToken('Acme Corp', { scopes: ['people:read'] });
-      const response = await api.send(method, resolve(path), { token: readOnly, body });
-      expectRestError(response, { status: 403, type: 'permission_error', code: 'INSUFFICIENT_SCOPE', param: null, message: 'people:write' });
-    });
-  }
-
-  it('writes nothing when the request is refused for a missing scope', async () => {
-    const readOnly = api.as(await server.createToken('Acme Corp', { scopes: ['people:read'] }));
-    const before = await countPeople();
-    expect((await readOnly.put('/people', { email: 'refused@example.com' })).status).toBe(403);
-    expect((await readOnly.put('/people', { email: 'guarded@example.com', first_name: 'Changed' })).status).toBe(403);
-    expect((await readOnly.delete(`/people/${personId}`)).status).toBe(403);
-    expect(await countPeople()).toBe(before);
-    const stored = await server.orm.em.fork().findOneOrFail(Person, { id: personId });
-    expect(stored.firstName).toBe('Guarded');
-  });
-
-  it('answers 200 to GET /people/{id} with a read-only token', async () => {
-    const readOnly = api.as(await server.createToken('Acme Corp', { scopes: ['people:read'] }));
-    const response = await readOnly.get<RestPerson>(`/people/${personId}`);
-    expect(response.status).toBe(200);
-    expect(response.body.email).toBe('guarded@example.com');
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
   });
 });

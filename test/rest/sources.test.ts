@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import {
-  expectRestError,
-  type Method,
-  RestClient,
-  type RestDeleted,
-  type RestPage,
-  type RestSource,
-  RFC3339_UTC,
-  textRecord,
-} from '../helpers/rest-client.ts';
+import { expectErrorEnvelope, RestClient } from '../helpers/http.ts';
+import { type RestDeleted, type RestPage, type RestSource, textRecord } from '../helpers/resources.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { FRESH_REQUEST_ID, RFC3339_UTC } from '../helpers/spec.ts';
 
 let server: TestServer;
 let api: RestClient;
@@ -63,7 +56,7 @@ describe('POST /feedback-sources', () => {
   it('answers 409 FEEDBACK_SOURCE_NAME_TAKEN, naming the name, when the name is already used in the organization', async () => {
     await api.createSource({ name: 'Intercom Chats' });
     const response = await api.post('/feedback-sources', { name: 'Intercom Chats', type: 'chat' });
-    expectRestError(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NAME_TAKEN', param: 'name', message: 'Intercom Chats' });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NAME_TAKEN', param: 'name', message: 'Intercom Chats' });
     expect(await countSources({ name: 'Intercom Chats' })).toBe(1);
   });
 
@@ -76,13 +69,13 @@ describe('POST /feedback-sources', () => {
 
   it('answers 400 INVALID_FIELD_VALUE on type, with errors of length 1, when only the type is invalid', async () => {
     const response = await api.post('/feedback-sources', { name: 'Bad type source', type: 'Bad Type' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'type', message: 'Bad Type' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'type', message: 'Bad Type' });
     expect(error.errors).toEqual([{ param: 'type', code: 'INVALID_FIELD_VALUE', message: expect.any(String) }]);
   });
 
   it('answers 400 VALIDATION_FAILED listing name, type and description when all three are invalid', async () => {
     const response = await api.post('/feedback-sources', { name: '', type: 'Bad Type', description: 'd'.repeat(2001) });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'VALIDATION_FAILED', param: null });
     expect(error.errors).toHaveLength(3);
     expect(error.errors).toEqual(
       expect.arrayContaining([
@@ -95,7 +88,7 @@ describe('POST /feedback-sources', () => {
 
   it('answers 400 INVALID_FIELD_VALUE on name when the name is missing', async () => {
     const response = await api.post('/feedback-sources', { type: 'survey' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'name' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'name' });
     expect(error.errors).toHaveLength(1);
   });
 
@@ -173,12 +166,12 @@ describe('GET /feedback-sources', () => {
 
   it.each(['0', '101', 'ten'])('answers 400 INVALID_FIELD_VALUE on limit for ?limit=%s', async (limit) => {
     const response = await listing.get('/feedback-sources', { query: { limit } });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'limit', message: limit });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'limit', message: limit });
   });
 
   it('answers 400 INVALID_CURSOR on cursor for a cursor this API never returned', async () => {
     const response = await listing.get('/feedback-sources', { query: { cursor: 'garbage-cursor' } });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_CURSOR', param: 'cursor' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_CURSOR', param: 'cursor' });
   });
 });
 
@@ -199,17 +192,17 @@ describe('GET /feedback-sources/{id}', () => {
 
   it('answers 404 FEEDBACK_SOURCE_NOT_FOUND on id, naming the id, for an unknown id', async () => {
     const response = await api.get('/feedback-sources/987654');
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: '987654' });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: '987654' });
   });
 
   it('answers 400 INVALID_ID on id, naming the value, for the id "abc"', async () => {
     const response = await api.get('/feedback-sources/abc');
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
   });
 
   it('answers 400 INVALID_ID on id for the id 0', async () => {
     const response = await api.get('/feedback-sources/0');
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' });
   });
 });
 
@@ -243,27 +236,27 @@ describe('PATCH /feedback-sources/{id}', () => {
     await api.createSource({ name: 'Taken name' });
     const source = await api.createSource({ name: 'Wants the taken name' });
     const response = await api.patch(`/feedback-sources/${source.id}`, { name: 'Taken name' });
-    expectRestError(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NAME_TAKEN', param: 'name', message: 'Taken name' });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NAME_TAKEN', param: 'name', message: 'Taken name' });
     expect(await countSources({ id: source.id, name: 'Wants the taken name' })).toBe(1);
   });
 
   it('answers 400 INVALID_FIELD_VALUE on name for an empty name, and keeps the old name', async () => {
     const source = await api.createSource({ name: 'Keeps its name' });
     const response = await api.patch(`/feedback-sources/${source.id}`, { name: '' });
-    const error = expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'name' });
+    const error = expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'name' });
     expect(error.errors).toHaveLength(1);
     expect(await countSources({ id: source.id, name: 'Keeps its name' })).toBe(1);
   });
 
   it('answers 404 FEEDBACK_SOURCE_NOT_FOUND on id, naming the id, for an unknown id', async () => {
     const response = await api.patch('/feedback-sources/987654', { name: 'Nowhere' });
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: '987654' });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: '987654' });
     expect(await countSources({ name: 'Nowhere' })).toBe(0);
   });
 
   it('answers 400 INVALID_ID on id for the id "abc"', async () => {
     const response = await api.patch('/feedback-sources/abc', { name: 'Nowhere' });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
   });
 });
 
@@ -280,14 +273,14 @@ describe('DELETE /feedback-sources/{id}', () => {
     const source = await api.createSource({ name: 'Gone' });
     await api.delete(`/feedback-sources/${source.id}`);
     const response = await api.get(`/feedback-sources/${source.id}`);
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: String(source.id) });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: String(source.id) });
   });
 
   it('answers 409 FEEDBACK_SOURCE_NOT_EMPTY and deletes nothing while the source has records', async () => {
     const source = await api.createSource({ name: 'Not empty' });
     await ingest(source.id, 2);
     const response = await api.delete(`/feedback-sources/${source.id}`);
-    expectRestError(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NOT_EMPTY', param: 'id' });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NOT_EMPTY', param: 'id' });
     expect(await countSources({ id: source.id })).toBe(1);
     expect(await countRecords(source.id)).toBe(2);
   });
@@ -296,7 +289,7 @@ describe('DELETE /feedback-sources/{id}', () => {
     const source = await api.createSource({ name: 'Not cascaded' });
     await ingest(source.id, 1);
     const response = await api.delete(`/feedback-sources/${source.id}`, { query: { cascade: 'false' } });
-    expectRestError(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NOT_EMPTY', param: 'id' });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'FEEDBACK_SOURCE_NOT_EMPTY', param: 'id' });
     expect(await countRecords(source.id)).toBe(1);
   });
 
@@ -304,7 +297,7 @@ describe('DELETE /feedback-sources/{id}', () => {
     const source = await api.createSource({ name: 'Ambiguous cascade' });
     await ingest(source.id, 1);
     const response = await api.delete(`/feedback-sources/${source.id}`, { query: { cascade: 'yes' } });
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'cascade', message: 'yes' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'cascade', message: 'yes' });
     expect(await countSources({ id: source.id })).toBe(1);
     expect(await countRecords(source.id)).toBe(1);
   });
@@ -321,67 +314,26 @@ describe('DELETE /feedback-sources/{id}', () => {
 
   it('answers 404 FEEDBACK_SOURCE_NOT_FOUND on id, naming the id, for an unknown id', async () => {
     const response = await api.delete('/feedback-sources/987654');
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: '987654' });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id', message: '987654' });
   });
 
   it('answers 400 INVALID_ID on id for the id "abc"', async () => {
     const response = await api.delete('/feedback-sources/abc');
-    expectRestError(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id', message: 'abc' });
   });
 });
 
-describe('authentication and scopes', () => {
+describe('request ids', () => {
   let sourceId: number;
 
   beforeAll(async () => {
-    sourceId = (await api.createSource({ name: 'Guarded source' })).id;
-  });
-
-  const routes: { method: Method; path: string; body?: Record<string, unknown> }[] = [
-    { method: 'POST', path: '/feedback-sources', body: { name: 'Without a token' } },
-    { method: 'GET', path: '/feedback-sources' },
-    { method: 'GET', path: '/feedback-sources/{id}' },
-    { method: 'PATCH', path: '/feedback-sources/{id}', body: { name: 'Without a token' } },
-    { method: 'DELETE', path: '/feedback-sources/{id}' },
-  ];
-  const resolve = (path: string) => path.replace('{id}', String(sourceId));
-
-  for (const { method, path, body } of routes) {
-    it(`answers 401 API_TOKEN_MISSING to ${method} ${path} without a token`, async () => {
-      const response = await api.send(method, resolve(path), { token: null, body });
-      expectRestError(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_MISSING', param: null });
-    });
-  }
-
-  for (const { method, path, body } of routes.filter((route) => route.method !== 'GET')) {
-    it(`answers 403 INSUFFICIENT_SCOPE, naming sources:write, to ${method} ${path} with a read-only token`, async () => {
-      const readOnly = await server.createToken('Acme Corp', { scopes: ['sources:read'] });
-      const response = await api.send(method, resolve(path), { token: readOnly, body });
-      expectRestError(response, { status: 403, type: 'permission_error', code: 'INSUFFICIENT_SCOPE', param: null, message: 'sources:write' });
-    });
-  }
-
-  it('writes nothing when the request is refused for a missing scope', async () => {
-    const readOnly = api.as(await server.createToken('Acme Corp', { scopes: ['sources:read'] }));
-    const before = await countSources();
-    expect((await readOnly.post('/feedback-sources', { name: 'Refused creation' })).status).toBe(403);
-    expect((await readOnly.patch(`/feedback-sources/${sourceId}`, { name: 'Refused rename' })).status).toBe(403);
-    expect((await readOnly.delete(`/feedback-sources/${sourceId}`)).status).toBe(403);
-    expect(await countSources()).toBe(before);
-    expect(await countSources({ id: sourceId, name: 'Guarded source' })).toBe(1);
-  });
-
-  it('answers 200 to GET /feedback-sources/{id} with a read-only token', async () => {
-    const readOnly = api.as(await server.createToken('Acme Corp', { scopes: ['sources:read'] }));
-    const response = await readOnly.get<RestSource>(`/feedback-sources/${sourceId}`);
-    expect(response.status).toBe(200);
-    expect(response.body.name).toBe('Guarded source');
+    sourceId = (await api.createSource({ name: 'Traced source' })).id;
   });
 
   it('answers a success with X-Request-Id and correlation-id headers holding the same fresh req_ id', async () => {
     const response = await api.get(`/feedback-sources/${sourceId}`);
     expect(response.status).toBe(200);
-    expect(response.headers.get('x-request-id')).toMatch(/^req_[A-Za-z0-9]{12}$/);
+    expect(response.headers.get('x-request-id')).toMatch(FRESH_REQUEST_ID);
     expect(response.headers.get('correlation-id')).toBe(response.headers.get('x-request-id'));
   });
 
@@ -389,6 +341,6 @@ describe('authentication and scopes', () => {
     const response = await api.get('/feedback-sources/987654', { headers: { 'x-request-id': 'client-trace:42.a_b' } });
     expect(response.headers.get('x-request-id')).toBe('client-trace:42.a_b');
     expect(response.headers.get('correlation-id')).toBe('client-trace:42.a_b');
-    expectRestError(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id' });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id' });
   });
 });
