@@ -13,6 +13,9 @@ import pg from 'pg';
  *   answers 201 with the row(s).
  * - `GET /records?limit=100` reads a page of the read source joined with its source, person and
  *   company in one SELECT and answers the shape of the gateway's GraphQL read.
+ *
+ * run.ts forks this file, so that the floor's CPU time and memory are its own: it sends the options
+ * in one message and gets `{ url }` back; SIGTERM (or the parent going away) stops it.
  */
 export interface FloorOptions {
   databaseUrl: string;
@@ -138,4 +141,18 @@ export async function startFloor(options: FloorOptions): Promise<Floor> {
       await pool.end();
     },
   };
+}
+
+if (import.meta.main) {
+  process.once('message', (options: FloorOptions) => {
+    startFloor(options).then(
+      (floor) => {
+        const stop = () => void floor.close().finally(() => process.exit(0));
+        process.once('SIGTERM', stop);
+        process.once('disconnect', stop);
+        process.send?.({ url: floor.url });
+      },
+      (error: unknown) => process.send?.({ error: String(error) }, () => process.exit(1)),
+    );
+  });
 }

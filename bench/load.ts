@@ -1,7 +1,7 @@
 /**
  * The load generator, run by scenarios.ts `runLoad` as a child process so that it shares neither the
  * event loop nor the memory figures of the servers it measures. It receives one message
- * `{ scenario, baseUrl, load }`, runs autocannon, answers with its result and exits.
+ * `{ scenario, baseUrl, load }`, runs autocannon, answers with its result and the answers by outcome, and exits.
  */
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
@@ -33,25 +33,33 @@ export function isSuccessBody(body: unknown): boolean {
   return !text.includes('"errors":') && !text.includes('"code":') && !text.includes('"error":');
 }
 
+/** The error code of an error envelope or GraphQL error, when the body names one. */
+function errorCode(body: string): string | null {
+  return /"code":"([A-Z0-9_]+)"/.exec(body)?.[1] ?? null;
+}
+
 process.once('message', (message: { scenario: Scenario; baseUrl: string; load: LoadOptions }) => {
   const { scenario, baseUrl, load } = message;
-  const dynamic = scenario.body?.includes(PLACEHOLDER) || Object.values(scenario.headers).some((value) => value.includes(PLACEHOLDER));
-  autocannon({
-    url: baseUrl,
-    connections: load.connections,
-    duration: load.duration,
-    verifyBody: isSuccessBody,
-    requests: [
-      {
-        method: scenario.method,
-        path: scenario.path,
-        headers: scenario.headers,
-        ...(scenario.body === undefined ? {} : { body: scenario.body }),
-        ...(dynamic ? { setupRequest: uniqueRequest } : {}),
+  const outcomes: Record<string, number> = {};
+  const tally = (outcome: string) => {
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  };
+  const requests = scenario.requests.map((request) => {
+    const dynamic = request.body?.includes(PLACEHOLDER) || Object.values(request.headers).some((value) => value.includes(PLACEHOLDER));
+    return {
+      method: request.method,
+      path: request.path,
+      headers: request.headers,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...(dynamic ? { setupRequest: uniqueRequest } : {}),
+      onResponse: (status: number, body: string) => {
+        const success = status >= 200 && status < 300 && isSuccessBody(body);
+        tally(success ? '2xx' : `${status} ${errorCode(body) ?? (status < 300 ? 'error body' : 'no code')}`);
       },
-    ],
-  })
-    .then((result) => process.send?.({ result }, () => process.exit(0)))
+    };
+  });
+  autocannon({ url: baseUrl, connections: load.connections, duration: load.duration, verifyBody: isSuccessBody, requests })
+    .then((result) => process.send?.({ outcome: { result, outcomes } }, () => process.exit(0)))
     .catch((error: unknown) => process.send?.({ error: String(error) }, () => process.exit(1)));
 });
 process.send?.({ ready: true });

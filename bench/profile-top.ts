@@ -1,8 +1,8 @@
 /**
  * Summarises a V8 .cpuprofile: where the main thread's time went.
  *
- *   BENCH_ONLY="REST ingest" BENCH_PROFILE=/tmp/prof npm run bench     # the measured runs only
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/run.ts               # or the whole process
+ *   BENCH_ONLY="REST ingest" BENCH_PROFILE=/tmp/prof npm run bench     # the gateway process, start-up to stop
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof src/main.ts                 # or any process of your own
  *   node bench/profile-top.ts /tmp/prof/<file>.cpuprofile [--top 25] [--under "find @mikro-orm/core/EntityManager.js"]
  *
  * Views:

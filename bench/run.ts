@@ -1,235 +1,206 @@
 /**
  * `npm run bench`: the gateway's throughput against a hand-written floor, on a fresh embedded
- * PostgreSQL with rate limits off. Not a test: it reports figures and never fails on them.
+ * PostgreSQL seeded at realistic volume, rate limits off. Not a test: it reports figures and never
+ * fails on them.
  *
- * One process runs the gateway (buildApp, as src/main.ts does) and the floor (floor.ts) on two free
- * loopback ports, both on this thread; autocannon runs each scenario from a child process (load.ts).
- * Every scenario is checked with one request, warmed up, then measured; SQL statements are counted at
- * the driver, per request. The table goes to stdout and is appended to bench/RESULTS.md.
+ * The bench seeds the database with SQL (seed.ts), then starts the gateway as `npm start` does
+ * (`node src/main.ts`, servers.ts) and the floor (floor.ts), each in a process of its own; autocannon
+ * runs each scenario from a child process (load.ts). Every scenario is checked with one request per
+ * kind, warmed up, then measured at each number of connections. Per request: the server process's CPU
+ * and the PostgreSQL cluster's CPU (/proc, process-stats.ts) and the statements PostgreSQL ran
+ * (pg_stat_statements, sql-count.ts). The table goes to stdout and is appended to bench/RESULTS.md.
  *
- * Environment (all optional): BENCH_CONNECTIONS (10), BENCH_DURATION seconds per scenario (8),
- * BENCH_WARMUP seconds (1), BENCH_ONLY (comma-separated parts of scenario names, e.g. "REST ingest,floor: INSERT 1"),
- * BENCH_RECORD=0 (print only; do not append to RESULTS.md), BENCH_PROFILE=<dir> (writes a V8 CPU profile
- * of this thread for each measured run, as `node --cpu-prof` would but without start-up and seeding,
- * to <dir>/<scenario>.cpuprofile; summarise with bench/profile-top.ts; implies BENCH_RECORD=0).
+ * Environment (all optional): BENCH_CONNECTIONS (comma-separated, "10,32"), BENCH_OVERLOAD_CONNECTIONS
+ * (200), BENCH_DURATION seconds per measured run (20), BENCH_WARMUP seconds (5), BENCH_RECORDS records
+ * seeded (200000; the grown phase adds half as many), BENCH_ONLY (comma-separated parts of scenario
+ * names, e.g. "REST ingest,floor: INSERT 1"), BENCH_RECORD=0 (print only; do not append to RESULTS.md),
+ * BENCH_PROFILE=<dir> (the gateway writes a V8 CPU profile of its whole life to <dir> when it stops;
+ * summarise with bench/profile-top.ts; implies BENCH_RECORD=0).
  */
 import { execFileSync } from 'node:child_process';
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type http from 'node:http';
-import { Session } from 'node:inspector/promises';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { appendFile, mkdtemp, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { startEmbeddedDatabase } from '../src/database/embedded.ts';
+import pg from 'pg';
+import ormConfig from '../mikro-orm.config.ts';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from '../src/database/embedded.ts';
 import { connectOrm, migrate } from '../src/database/orm.ts';
 import { scopes } from '../src/organizations/scopes.ts';
 import { createApiKey } from '../src/organizations/tokens.ts';
-import { type Floor, startFloor } from './floor.ts';
-import { BATCH_SIZE, type BenchContext, buildScenarios, exampleRecords, READ_PAGE, runLoad, type Scenario, smokeTest } from './scenarios.ts';
-import { installSqlCounter, requestStatements, type SqlCounter } from './sql-count.ts';
+import { clusterCpuMs, processCpuMs, rssMib } from './process-stats.ts';
+import { BATCH_SIZE, type BenchContext, buildScenarios, READ_PAGE, runLoad, type Scenario, smokeTest } from './scenarios.ts';
+import { insertSeedRecords, SEED_COMPANIES, SEED_PEOPLE, SEED_SOURCES, seed } from './seed.ts';
+import { type ServerProcess, startFloorProcess, startGateway } from './servers.ts';
+import { createMonitor, MONITOR_ROLE, preloadStatementStatistics, StatementCounter, type StatementStats, shapeOf } from './sql-count.ts';
 
 const RESULTS_FILE = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
-const SEED_PEOPLE = 20;
-const SEED_COMPANIES = 8;
-const SEED_RECORDS = 300;
+/** The issue's targets are stated at this many connections. */
+const TARGET_CONNECTIONS = 32;
 
 function envNumber(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return value;
 }
+function envNumbers(name: string, fallback: string): number[] {
+  const values = (process.env[name] || fallback).split(',').map((part) => Number(part.trim()));
+  if (values.some((value) => !Number.isInteger(value) || value <= 0)) throw new Error(`${name} must be a comma-separated list of positive integers`);
+  return values;
+}
 
-const load = { connections: envNumber('BENCH_CONNECTIONS', 10), duration: envNumber('BENCH_DURATION', 8) };
-const warmup = envNumber('BENCH_WARMUP', 1);
+const connectionCounts = envNumbers('BENCH_CONNECTIONS', '10,32');
+const overloadConnections = envNumber('BENCH_OVERLOAD_CONNECTIONS', 200);
+const duration = envNumber('BENCH_DURATION', 20);
+const warmup = envNumber('BENCH_WARMUP', 5);
+const seedRecords = Math.round(envNumber('BENCH_RECORDS', 200_000));
+const grownBy = Math.round(seedRecords / 2);
+const poolSize = ormConfig.pool?.max ?? 10;
 const only = (process.env.BENCH_ONLY ?? '').split(',').map((part) => part.trim().toLowerCase()).filter(Boolean);
 const profileDir = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : null;
 // Profiling slows the server down: its figures are not results.
 const record = process.env.BENCH_RECORD !== '0' && profileDir === null;
+const targetConnections = connectionCounts.includes(TARGET_CONNECTIONS) ? TARGET_CONNECTIONS : Math.max(...connectionCounts);
+
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 const fixed = (value: number, digits: number) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const percent = (value: number) => `${fixed(value * 100, 0)}%`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Every request a server receives, with the SQL statements sent on its behalf: the server's handlers
- * run inside requestStatements (AsyncLocalStorage), which the statement counter reads. Requests the
- * load generator cut off at the end of a run (not finished) are left out of the per-request figures.
- */
-interface CountedRequest {
-  statements: number;
-  finished: boolean;
-}
-interface Traffic {
-  open: number;
-  requests: CountedRequest[];
-}
-function track(server: http.Server): Traffic {
-  const traffic: Traffic = { open: 0, requests: [] };
-  const handlers = server.listeners('request') as ((request: http.IncomingMessage, response: http.ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
-    const counted = { statements: 0, finished: false };
-    traffic.requests.push(counted);
-    traffic.open += 1;
-    response.once('close', () => {
-      traffic.open -= 1;
-      counted.finished = response.writableFinished;
-    });
-    requestStatements.run(counted, () => {
-      for (const handler of handlers) handler.call(server, request, response);
-    });
-  });
-  return traffic;
-}
-
-/** Waits until the connections of a run are done, then a little longer for handlers still running for a request whose client went away. */
-async function settle(traffic: Traffic): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (traffic.open > 0 && Date.now() < deadline) await sleep(10);
-  await sleep(500);
-}
-
-interface Profiler {
-  stop(file: string): Promise<string>;
-}
-
-/** A CPU profile of this thread (the gateway and the floor), for the measured run only. */
-async function startProfiler(): Promise<Profiler> {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  return {
-    async stop(file) {
-      const { profile } = await session.post('Profiler.stop');
-      session.disconnect();
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, JSON.stringify(profile));
-      return file;
-    },
-  };
-}
+const seconds = (since: number) => fixed((Date.now() - since) / 1000, 1);
 
 interface Row {
   scenario: Scenario;
+  connections: number;
+  /** Requests sent during the run: the denominator of the per-request figures. */
+  requests: number;
+  seconds: number;
   requestsPerSecond: number;
-  recordsPerSecond: number;
+  recordsPerSecond: number | null;
+  /** Of 2xx answers only (autocannon leaves other answers out of its latencies). */
   p50: number;
   p99: number;
   ratio: number | null;
-  /** CPU time of this process (the servers; the load runs elsewhere) per request, in ms: steadier than requests/s on a shared machine. */
-  cpuPerRequest: number;
+  /** CPU time of the loaded server's process during the run ÷ requests, ms. */
+  serverCpuPerRequest: number;
+  /** CPU time of every process of the PostgreSQL cluster during the run ÷ requests, ms. */
+  postgresCpuPerRequest: number;
   statementsPerRequest: number;
-  maxStatements: number;
-  rssMb: number;
-  heapMb: number;
+  statements: StatementStats[];
+  /** Answers by outcome ("2xx", "503 SERVICE_OVERLOADED", …), plus connection errors and timeouts. */
+  outcomes: Record<string, number>;
   failures: number;
-  shapes: { shape: string; perRequest: number }[];
+  /** The loaded server's RSS after the run. */
+  rssMib: number;
+  /** feedback_record's live rows after the run (PostgreSQL's statistics: close, not exact). */
+  tableRows: number;
 }
 
-/** The organization's sources, people (with companies) and the records the reads return, created through the gateway's own API. */
-async function seed(gatewayUrl: string, token: string): Promise<Omit<BenchContext, 'token'>> {
-  async function call<T>(method: string, route: string, body: unknown): Promise<T> {
-    const response = await fetch(gatewayUrl + route, { method, headers: { 'content-type': 'application/json', 'x-api-token': token }, body: JSON.stringify(body) });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`seeding: ${method} ${route} answered ${response.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
-  }
-  const ingestSource = await call<{ id: number }>('POST', '/v3/rest/feedback-sources', { name: 'Bench ingest', type: 'api', description: 'Records written by the benchmark' });
-  const readSource = await call<{ id: number }>('POST', '/v3/rest/feedback-sources', { name: 'Zendesk Support Tickets', type: 'support_tickets', description: 'Tickets synced hourly from Zendesk' });
-  const personIds: number[] = [];
-  for (let i = 0; i < SEED_PEOPLE; i++) {
-    const company = i % SEED_COMPANIES;
-    const person = await call<{ id: number }>('PUT', '/v3/rest/people', {
-      email: `person${i}@company${company}.example`,
-      external_id: `crm-${i}`,
-      first_name: `First${i}`,
-      last_name: `Last${i}`,
-      phone: `+3491234${String(5000 + i).padStart(4, '0')}`,
-      company: { name: `Company ${company}`, domain: `company${company}.example` },
-    });
-    personIds.push(person.id);
-  }
-  const examples = exampleRecords();
-  const seedStart = Date.parse('2025-03-14T09:00:00Z');
-  for (let offset = 0; offset < SEED_RECORDS; offset += 100) {
-    const records = Array.from({ length: Math.min(100, SEED_RECORDS - offset) }, (_, j) => {
-      const i = offset + j;
-      const example = examples[i % examples.length] as (typeof examples)[number];
-      return { personId: personIds[i % personIds.length], externalId: `seed-${i}`, displayTs: new Date(seedStart + i * 60_000).toISOString(), fields: example.fields };
-    });
-    const result = await call<{ data?: { ingestRecords?: { ingestedCount?: number } } }>('POST', '/graphql', {
-      query: 'mutation($sourceId: ID!, $records: [IngestRecordInput!]!) { ingestRecords(sourceId: $sourceId, records: $records) { ... on IngestRecordsSuccess { ingestedCount } } }',
-      variables: { sourceId: readSource.id, records },
-    });
-    if (result.data?.ingestRecords?.ingestedCount !== records.length) throw new Error(`seeding records failed: ${JSON.stringify(result).slice(0, 300)}`);
-  }
-  return { ingestSourceId: ingestSource.id, readSourceId: readSource.id, personIds };
+interface Servers {
+  gateway: ServerProcess;
+  floor: ServerProcess;
 }
 
-/** Checks the scenario with one request, warms it up, then measures it. */
-async function measure(scenario: Scenario, baseUrl: string, traffic: Traffic, sql: SqlCounter): Promise<Row> {
-  const smoke = await smokeTest(scenario, baseUrl);
-  if (smoke.status >= 300 || /"errors":|"code":|"error":/.test(smoke.body)) throw new Error(`${scenario.name}: the smoke request failed with ${smoke.status}: ${smoke.body.slice(0, 500)}`);
+class Bench {
+  readonly #monitor: pg.Client;
+  readonly #statements: StatementCounter;
+  readonly #postmasterPid: number;
 
-  progress(`bench: ${scenario.name} — warm-up ${warmup} s, then ${load.duration} s at ${load.connections} connections`);
-  await runLoad(scenario, baseUrl, { connections: load.connections, duration: warmup });
-  await settle(traffic);
-  sql.reset();
-  traffic.requests = [];
-
-  const started: { profiler: Profiler | null; cpu: NodeJS.CpuUsage } = { profiler: null, cpu: process.cpuUsage() };
-  const result = await runLoad(scenario, baseUrl, load, async () => {
-    started.profiler = profileDir ? await startProfiler() : null;
-    started.cpu = process.cpuUsage();
-  });
-  const cpu = process.cpuUsage(started.cpu);
-  await settle(traffic);
-  if (started.profiler && profileDir) {
-    progress(`  profile: ${await started.profiler.stop(path.join(profileDir, `${scenario.name.replace(/\W+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`))}`);
+  constructor(monitor: pg.Client, postmasterPid: number) {
+    this.#monitor = monitor;
+    this.#statements = new StatementCounter(monitor);
+    this.#postmasterPid = postmasterPid;
   }
 
-  const finished = traffic.requests.filter((request) => request.finished);
-  const served = finished.length;
-  // With --expose-gc (npm run bench), memory is what the server keeps alive, not garbage awaiting collection.
-  (globalThis as { gc?: () => void }).gc?.();
-  const memory = process.memoryUsage();
-  const requestsPerSecond = result.requests.total / result.duration;
-  const row: Row = {
-    scenario,
-    requestsPerSecond,
-    recordsPerSecond: requestsPerSecond * scenario.recordsPerRequest,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    ratio: null,
-    cpuPerRequest: served > 0 ? (cpu.user + cpu.system) / 1000 / served : 0,
-    statementsPerRequest: served > 0 ? finished.reduce((sum, request) => sum + request.statements, 0) / served : 0,
-    maxStatements: finished.reduce((max, request) => Math.max(max, request.statements), 0),
-    rssMb: memory.rss / 2 ** 20,
-    heapMb: memory.heapUsed / 2 ** 20,
-    failures: result.non2xx + result.mismatches + result.errors,
-    // Over every statement of the run, cut-off requests included: per request, about.
-    shapes: sql.shapes(12).map(({ shape, count }) => ({ shape, perRequest: served > 0 ? count / served : 0 })),
-  };
-  progress(`  ${fixed(row.requestsPerSecond, 0)} req/s, p50 ${row.p50} ms, ${fixed(row.cpuPerRequest, 2)} ms CPU and ${fixed(row.statementsPerRequest, 2)} statements per request (max ${row.maxStatements})`);
-  for (const { shape, perRequest } of row.shapes) if (perRequest >= 0.01) progress(`    ${fixed(perRequest, 2)}× ${shape}`);
-  return row;
+  get statements(): StatementCounter {
+    return this.#statements;
+  }
+
+  /** Waits until no statement of the servers runs any more (a run's last requests), then a little longer for their handlers to finish. */
+  async settle(): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const { rows } = await this.#monitor.query<{ busy: number }>(
+        `select count(*)::int as "busy" from pg_stat_activity where "backend_type" = 'client backend' and "usename" <> current_user and "state" <> 'idle'`,
+      );
+      if ((rows[0]?.busy ?? 0) === 0) break;
+      await sleep(50);
+    }
+    await sleep(300);
+  }
+
+  async tableRows(): Promise<number> {
+    const { rows } = await this.#monitor.query<{ rows: string }>(`select "n_live_tup" as "rows" from pg_stat_user_tables where "relname" = 'feedback_record'`);
+    return Number(rows[0]?.rows ?? 0);
+  }
+
+  /** Checks the scenario, warms it up, then measures it at `connections`. */
+  async measure(scenario: Scenario, server: ServerProcess, connections: number): Promise<Row> {
+    await smokeTest(scenario, server.url);
+    progress(`bench: ${scenario.name} — warm-up ${warmup} s, then ${duration} s at ${connections} connections`);
+    await runLoad(scenario, server.url, { connections, duration: warmup });
+    await this.settle();
+    await this.#statements.reset();
+
+    const before = { server: 0, cluster: 0 };
+    const { result, outcomes } = await runLoad(scenario, server.url, { connections, duration }, () => {
+      before.server = processCpuMs(server.pid);
+      before.cluster = clusterCpuMs(this.#postmasterPid);
+    });
+    await this.settle();
+    const serverCpu = processCpuMs(server.pid) - before.server;
+    const clusterCpu = clusterCpuMs(this.#postmasterPid) - before.cluster;
+    const statements = await this.#statements.read();
+
+    const requests = result.requests.total;
+    // The server did the work of every request sent, also of those the end of the run cut off.
+    const perRequest = (total: number) => (result.requests.sent > 0 ? total / result.requests.sent : 0);
+    if (result.errors > 0) outcomes['connection errors and timeouts'] = result.errors;
+    const requestsPerSecond = requests / result.duration;
+    const row: Row = {
+      scenario,
+      connections,
+      requests: result.requests.sent,
+      seconds: result.duration,
+      requestsPerSecond,
+      recordsPerSecond: scenario.recordsPerRequest === null ? null : requestsPerSecond * scenario.recordsPerRequest,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      ratio: null,
+      serverCpuPerRequest: perRequest(serverCpu),
+      postgresCpuPerRequest: perRequest(clusterCpu),
+      statementsPerRequest: perRequest(statements.reduce((sum, statement) => sum + statement.calls, 0)),
+      statements,
+      outcomes,
+      failures: Object.entries(outcomes).reduce((sum, [outcome, count]) => (outcome === '2xx' ? sum : sum + count), 0),
+      rssMib: rssMib(server.pid),
+      tableRows: await this.tableRows(),
+    };
+    progress(
+      `  ${fixed(row.requestsPerSecond, 0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms; per request ${fixed(row.serverCpuPerRequest, 2)} ms server CPU, ` +
+        `${fixed(row.postgresCpuPerRequest, 2)} ms PostgreSQL CPU, ${fixed(row.statementsPerRequest, 2)} statements; RSS ${fixed(row.rssMib, 0)} MiB; ${row.failures} failed`,
+    );
+    for (const statement of statements.slice(0, 12)) {
+      if (perRequest(statement.calls) >= 0.01) progress(`    ${fixed(perRequest(statement.calls), 2)}× ${fixed(statement.meanMs, 3)} ms ${shapeOf(statement.query)}`);
+    }
+    return row;
+  }
 }
 
 const columns: { title: string; right: boolean; cell: (row: Row) => string }[] = [
   { title: 'scenario', right: false, cell: (row) => row.scenario.name },
+  { title: 'conns', right: true, cell: (row) => String(row.connections) },
   { title: 'req/s', right: true, cell: (row) => fixed(row.requestsPerSecond, 0) },
-  { title: 'records/s', right: true, cell: (row) => fixed(row.recordsPerSecond, 0) },
+  { title: 'records/s', right: true, cell: (row) => (row.recordsPerSecond === null ? '—' : fixed(row.recordsPerSecond, 0)) },
   { title: 'p50 ms', right: true, cell: (row) => fixed(row.p50, 1) },
   { title: 'p99 ms', right: true, cell: (row) => fixed(row.p99, 1) },
-  { title: 'vs floor', right: true, cell: (row) => (row.ratio === null ? (row.scenario.target === 'floor' ? 'floor' : '—') : `${fixed(row.ratio * 100, 0)}%`) },
-  { title: 'CPU ms/req', right: true, cell: (row) => fixed(row.cpuPerRequest, 2) },
-  { title: 'SQL/req (max)', right: true, cell: (row) => `${fixed(row.statementsPerRequest, 2)} (${row.maxStatements})` },
-  { title: 'RSS MB', right: true, cell: (row) => fixed(row.rssMb, 0) },
-  { title: 'heap MB', right: true, cell: (row) => fixed(row.heapMb, 0) },
+  { title: 'vs floor', right: true, cell: (row) => (row.ratio === null ? (row.scenario.target === 'floor' ? 'floor' : '—') : percent(row.ratio)) },
+  { title: 'CPU ms/req', right: true, cell: (row) => fixed(row.serverCpuPerRequest, 2) },
+  { title: 'PG CPU ms/req', right: true, cell: (row) => fixed(row.postgresCpuPerRequest, 2) },
+  { title: 'SQL/req', right: true, cell: (row) => fixed(row.statementsPerRequest, 2) },
+  { title: 'RSS MiB', right: true, cell: (row) => fixed(row.rssMib, 0) },
+  { title: 'table rows', right: true, cell: (row) => `${fixed(row.tableRows / 1000, 0)}k` },
   { title: 'failed', right: true, cell: (row) => String(row.failures) },
 ];
 
@@ -242,20 +213,76 @@ function renderTable(rows: Row[]): string {
   return [line(columns.map((column) => column.title)), rule, ...cells.map(line)].join('\n');
 }
 
-function renderTargets(rows: Row[]): string[] {
-  const byName = (part: string) => rows.find((row) => row.scenario.name.startsWith(part));
+interface Memory {
+  afterStart: number;
+  atEnd: number | null;
+}
+
+function renderTargets(rows: Row[], memory: Memory): string[] {
+  const at = (name: string) => rows.find((row) => row.connections === targetConnections && row.scenario.name === name);
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
   const targets: string[] = [];
-  const restIngest = byName('REST ingest');
-  if (restIngest?.ratio != null) targets.push(`- REST ingest ≥ 60% of the floor's requests/s: ${fixed(restIngest.ratio * 100, 0)}% — ${verdict(restIngest.ratio >= 0.6)}`);
-  const read = byName('GraphQL read');
-  if (read) {
-    targets.push(`- GraphQL read of ${READ_PAGE} ≤ 4 SQL statements: ${fixed(read.statementsPerRequest, 2)} per request, at most ${read.maxStatements} — ${verdict(read.maxStatements <= 4)}`);
-    if (read.ratio != null) targets.push(`- GraphQL read of ${READ_PAGE} ≥ 50% of the floor's requests/s: ${fixed(read.ratio * 100, 0)}% — ${verdict(read.ratio >= 0.5)}`);
+  const versusFloor = (name: string, share: number, label: string) => {
+    const row = at(name);
+    if (row?.ratio != null) targets.push(`- ${label} ≥ ${percent(share)} of the floor's requests/s: ${percent(row.ratio)} — ${verdict(row.ratio >= share)}`);
+  };
+  versusFloor('REST ingest 1 record, no key', 0.6, 'REST ingest without a key');
+  versusFloor('REST ingest 1 record, Idempotency-Key', 0.4, 'REST ingest with an Idempotency-Key');
+  versusFloor(`GraphQL read ${READ_PAGE} (source, person, company)`, 0.5, `GraphQL read of ${READ_PAGE} with source, person and company`);
+  const batch = at(`GraphQL ingestRecords x${BATCH_SIZE}`);
+  if (batch?.recordsPerSecond != null) targets.push(`- ingestRecords (x${BATCH_SIZE}) ≥ 20,000 records/s: ${fixed(batch.recordsPerSecond, 0)} — ${verdict(batch.recordsPerSecond >= 20_000)}`);
+  const before = at('REST ingest 1 record, no key');
+  const after = rows.find((row) => row.connections === targetConnections && row.scenario.phase === 'grown' && row.scenario.target === 'gateway');
+  if (before && after) {
+    const change = after.requestsPerSecond / before.requestsPerSecond - 1;
+    targets.push(
+      `- REST ingest without a key after ${fixed(before.tableRows / 1000, 0)}k → ${fixed(after.tableRows / 1000, 0)}k rows within 10% of before: ` +
+        `${fixed(before.requestsPerSecond, 0)} → ${fixed(after.requestsPerSecond, 0)} req/s (${change >= 0 ? '+' : ''}${percent(change)}; ` +
+        `PostgreSQL CPU ${fixed(before.postgresCpuPerRequest, 2)} → ${fixed(after.postgresCpuPerRequest, 2)} ms/req) — ${verdict(change >= -0.1)}`,
+    );
   }
-  const batch = byName('GraphQL ingestRecords');
-  if (batch) targets.push(`- ingestRecords (x${BATCH_SIZE}) ≥ 10,000 records/s: ${fixed(batch.recordsPerSecond, 0)} — ${verdict(batch.recordsPerSecond >= 10_000)}`);
+  targets.push(`- RSS after start ≤ 120 MiB: ${fixed(memory.afterStart, 0)} — ${verdict(memory.afterStart <= 120)}`);
+  if (memory.atEnd !== null) targets.push(`- RSS at the end of the run ≤ 200 MiB: ${fixed(memory.atEnd, 0)} — ${verdict(memory.atEnd <= 200)}`);
   return targets;
+}
+
+function renderOverload(rows: Row[]): string[] {
+  return rows
+    .filter((row) => row.scenario.phase === 'overload')
+    .map((row) => {
+      const answers = Object.values(row.outcomes).reduce((sum, count) => sum + count, 0);
+      const share = (count: number) => percent(answers > 0 ? count / answers : 0);
+      const refused = Object.entries(row.outcomes).filter(([outcome]) => outcome.startsWith('503 '));
+      const others = Object.entries(row.outcomes).filter(([outcome]) => outcome !== '2xx' && !outcome.startsWith('503 '));
+      const list = (entries: [string, number][]) => (entries.length === 0 ? 'none' : entries.map(([outcome, count]) => `${outcome} ×${count}`).join(', '));
+      return (
+        `- ${row.scenario.name} at ${row.connections} connections: ${fixed((row.outcomes['2xx'] ?? 0) / row.seconds, 0)} accepted req/s of ${fixed(answers / row.seconds, 0)}, ` +
+        `p99 of 2xx answers ${fixed(row.p99, 0)} ms (p50 ${fixed(row.p50, 0)}); 503: ${share(refused.reduce((sum, [, count]) => sum + count, 0))} (${list(refused)}); ` +
+        `other errors: ${share(others.reduce((sum, [, count]) => sum + count, 0))} (${list(others)}); RSS at its end ${fixed(row.rssMib, 0)} MiB`
+      );
+    });
+}
+
+/** The statements of each gateway scenario at the target connections, per request, and the plan of each hot one (once). */
+async function renderStatements(rows: Row[], statements: StatementCounter): Promise<string> {
+  const planned = new Map<string, number>();
+  const sections: string[] = [];
+  for (const row of rows.filter((candidate) => candidate.connections === targetConnections || candidate.scenario.phase === 'overload')) {
+    const lines: string[] = [];
+    for (const statement of row.statements) {
+      const perRequest = statement.calls / Math.max(row.requests, 1);
+      if (perRequest < 0.01) continue;
+      const shape = shapeOf(statement.query);
+      lines.push(`  - ${fixed(perRequest, 2)}× ${fixed(statement.meanMs, 3)} ms \`${shape}\``);
+      if (perRequest < 0.5 || planned.has(statement.query)) continue;
+      const plan = await statements.explain(statement.query);
+      if (plan === null) continue;
+      planned.set(statement.query, planned.size + 1);
+      lines.push(`\n    \`\`\`\n${[statement.query.replace(/\s+/g, ' ').trim(), plan].join('\n').replace(/^/gm, '    ')}\n    \`\`\`\n`);
+    }
+    sections.push(`- ${row.scenario.name} (${row.connections} connections)\n${lines.join('\n')}`);
+  }
+  return sections.join('\n');
 }
 
 /** Which code was measured: the commit, and whether src/ differed from it. */
@@ -268,68 +295,122 @@ function codeVersion(): string {
   }
 }
 
+/** The embedded cluster with pg_stat_statements loaded: the library must be preloaded, hence one restart. */
+async function startDatabase(dataDir: string): Promise<{ database: EmbeddedDatabase; postmasterPid: number }> {
+  const first = await startEmbeddedDatabase(dataDir);
+  const admin = new pg.Client({ connectionString: first.url });
+  await admin.connect();
+  await preloadStatementStatistics(admin);
+  await admin.end();
+  await first.stop();
+  const database = await startEmbeddedDatabase(dataDir);
+  const pidFile = path.join(await realpath(dataDir), 'postgres', 'postmaster.pid');
+  const postmasterPid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return { database, postmasterPid };
+}
+
 // ---------------------------------------------------------------- the run
 const started = Date.now();
 const loadBefore = os.loadavg()[0] ?? 0;
-const sql = installSqlCounter();
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'feedback-bench-'));
 progress(`bench: embedded PostgreSQL in ${dataDir}`);
-const database = await startEmbeddedDatabase(dataDir);
-const orm = await connectOrm(database.url);
-const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent' });
-const app = await buildApp(config, orm);
-let floor: Floor | null = null;
+const { database, postmasterPid } = await startDatabase(dataDir);
+let monitor: pg.Client | null = null;
+const servers: Partial<Servers> = {};
 try {
+  const admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  const monitorPassword = randomBytes(18).toString('base64url');
+  await createMonitor(admin, monitorPassword);
+  await admin.end();
+  const monitorUrl = new URL(database.url);
+  monitorUrl.username = MONITOR_ROLE;
+  monitorUrl.password = monitorPassword;
+  monitor = new pg.Client({ connectionString: monitorUrl.toString() });
+  await monitor.connect();
+
+  const orm = await connectOrm(database.url);
   await migrate(orm);
   const { token, organization } = await createApiKey(orm.em.fork(), 'bench', scopes, null);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const gatewayUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  progress('bench: seeding');
-  const context: BenchContext = { token, ...(await seed(gatewayUrl, token)) };
-  floor = await startFloor({ databaseUrl: database.url, organizationId: organization.id, ingestSourceId: context.ingestSourceId, readSourceId: context.readSourceId });
-  const servers = { gateway: { url: gatewayUrl, traffic: track(app.server) }, floor: { url: floor.url, traffic: track(floor.server) } };
-  const { rows: versionRows } = await floor.pool.query<{ version: string }>('select version() as "version"');
+  await orm.close();
+  const seedStarted = Date.now();
+  progress(`bench: seeding ${SEED_SOURCES} sources, ${SEED_COMPANIES} companies, ${SEED_PEOPLE} people, ${seedRecords} records`);
+  const seeded = await seed(monitor, organization.id, seedRecords);
+  const seedTime = seconds(seedStarted);
+  progress(`  seeded in ${seedTime} s`);
+  const context: BenchContext = { token, grownBy, ...seeded };
+
+  servers.gateway = await startGateway(database.url, dataDir, profileDir);
+  const memory: Memory = { afterStart: rssMib(servers.gateway.pid), atEnd: null };
+  progress(`bench: gateway ready (pid ${servers.gateway.pid}), RSS ${fixed(memory.afterStart, 0)} MiB`);
+  servers.floor = await startFloorProcess({ databaseUrl: database.url, organizationId: organization.id, ingestSourceId: seeded.ingestSourceId, readSourceId: seeded.readSourceId, poolSize });
+  const { rows: versionRows } = await monitor.query<{ version: string }>('select version() as "version"');
   const postgresVersion = (versionRows[0]?.version ?? 'PostgreSQL ?').split(',')[0] as string;
 
+  const bench = new Bench(monitor, postmasterPid);
   const rows: Row[] = [];
+  let grownAfter: string | null = null;
   for (const scenario of buildScenarios(context)) {
     if (only.length > 0 && !only.some((part) => scenario.name.toLowerCase().includes(part))) continue;
-    const server = servers[scenario.target];
-    rows.push(await measure(scenario, server.url, server.traffic, sql));
+    if (scenario.phase === 'grown' && grownAfter === null) {
+      const insertStarted = Date.now();
+      progress(`bench: inserting ${grownBy} more records`);
+      await monitor.query('begin');
+      await insertSeedRecords(monitor, organization.id, seedRecords + 1, grownBy);
+      await monitor.query('commit');
+      await monitor.query('analyze "feedback_record"');
+      grownAfter = seconds(insertStarted);
+    }
+    const server = servers[scenario.target] as ServerProcess;
+    for (const connections of scenario.phase === 'overload' ? [overloadConnections] : connectionCounts) {
+      rows.push(await bench.measure(scenario, server, connections));
+    }
   }
   for (const row of rows) {
-    const floorRow = rows.find((other) => other.scenario.name === row.scenario.floor);
+    const floorRow = rows.find((other) => other.scenario.name === row.scenario.floor && other.connections === row.connections);
     row.ratio = floorRow ? row.requestsPerSecond / floorRow.requestsPerSecond : null;
   }
+  const atEnd = rssMib(servers.gateway.pid);
+  memory.atEnd = atEnd;
 
   const table = renderTable(rows);
-  const targets = renderTargets(rows);
+  const targets = renderTargets(rows, memory);
+  const overload = renderOverload(rows);
+  const statements = await renderStatements(rows, bench.statements);
   const cpus = os.cpus();
   const machine = `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ${fixed(os.totalmem() / 2 ** 30, 1)} GiB RAM, ${os.type()} ${os.release()} ${os.arch()}; Node ${process.version}; ${postgresVersion}`;
   // Other work on the machine moves requests/s a lot (CPU ms/req much less): say how busy it was.
   const busy = `1-minute load average ${fixed(loadBefore, 2)} before the run, ${fixed(os.loadavg()[0] ?? 0, 2)} after`;
   const code = codeVersion();
-  process.stdout.write(`\n${table}\n\n${targets.join('\n')}\n\n${machine}; ${busy}; ${code}\n`);
+  const rss = `Gateway RSS: ${fixed(memory.afterStart, 0)} MiB after start (once /readyz answered), ${fixed(atEnd, 0)} MiB at the end of the run`;
+  process.stdout.write(`\n${table}\n\n${rss}\n\n${[...overload, ...targets].join('\n')}\n\n${machine}; ${busy}; ${code}\n`);
 
   if (record) {
     const method =
-      `${code}; ${load.connections} connections, ${load.duration} s per scenario after a ${warmup} s warm-up; autocannon in a child process; gateway and floor in one process; ${busy}. ` +
-      'CPU ms/req: CPU time of the server process during the run ÷ finished requests. SQL/req: statements sent on behalf of each finished request, mean (max). ' +
-      'RSS and heap used: the server process after the scenario and a full GC. failed: non-2xx responses, error bodies and connection errors.';
-    const statements = rows
-      .filter((row) => row.scenario.target === 'gateway')
-      .map((row) => `- ${row.scenario.name}\n${row.shapes.filter((shape) => shape.perRequest >= 0.01).map((shape) => `  - ${fixed(shape.perRequest, 2)}× \`${shape.shape}\``).join('\n')}`)
-      .join('\n');
-    const details = statements ? `\n\n<details><summary>SQL statements per request, by shape</summary>\n\n${statements}\n\n</details>` : '';
-    await appendFile(RESULTS_FILE, `\n## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — ${machine}\n\n${method}\n\n${table}\n\n${targets.join('\n')}${details}\n`);
+      `${code}; ${connectionCounts.join(' and ')} connections (overload: ${overloadConnections}), ${duration} s per measured run after a ${warmup} s warm-up; ` +
+      `seeded with SQL in ${seedTime} s: ${SEED_SOURCES} sources, ${fmt(SEED_COMPANIES)} companies, ${fmt(SEED_PEOPLE)} people, ${fmt(seedRecords)} records of 3 fields` +
+      `${grownAfter === null ? '' : `, then ${fmt(grownBy)} more before the "+${fmt(grownBy)} rows" runs (${grownAfter} s)`}; ` +
+      `gateway (\`node src/main.ts\`), floor and autocannon in three processes; pools of ${poolSize} connections; ${busy}. ` +
+      'req/s: answers per second. CPU ms/req: CPU time of the loaded server process during the run ÷ requests sent; PG CPU ms/req: the same for every process of the PostgreSQL cluster. ' +
+      'SQL/req: statements PostgreSQL ran (pg_stat_statements, BEGIN/COMMIT included) ÷ requests sent. p50/p99: 2xx answers only. ' +
+      'RSS: the loaded server process after the run. table rows: feedback_record after the run. failed: non-2xx answers, error bodies, connection errors and timeouts.';
+    const details = `\n\n<details><summary>SQL statements per request (calls, mean time in PostgreSQL, shape) and the generic plan of each hot statement, at ${targetConnections} connections</summary>\n\n${statements}\n\n</details>`;
+    await appendFile(
+      RESULTS_FILE,
+      `\n## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — ${machine}\n\n${method}\n\n${table}\n\n${rss}.\n\n${[...overload, ...targets].join('\n')}${details}\n`,
+    );
     progress(`bench: appended to ${path.relative(process.cwd(), RESULTS_FILE)}`);
   }
 } finally {
-  sql.uninstall();
-  await floor?.close();
-  await app.close();
-  await orm.close();
+  await servers.floor?.stop();
+  await servers.gateway?.stop();
+  if (profileDir && servers.gateway) progress(`bench: the gateway's CPU profile is in ${profileDir}`);
+  await monitor?.end();
   await database.stop();
   await rm(dataDir, { recursive: true, force: true });
   progress(`bench: done in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+function fmt(value: number): string {
+  return value.toLocaleString('en-US');
 }

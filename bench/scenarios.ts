@@ -2,36 +2,55 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
+import type { Seeded } from './seed.ts';
 
 /** Replaced in a scenario's body and headers by a value unique to each request (load.ts). */
 export const PLACEHOLDER = '__UNIQUE__';
 
-/** One fixed load: `connections` clients sending the same kind of request back to back for `duration` seconds. */
+/** One request of a scenario; `__UNIQUE__` in its body and headers is replaced per request (load.ts). */
+export interface ScenarioRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  /** JSON text. */
+  body?: string;
+}
+
+/**
+ * One fixed load: `connections` clients sending the scenario's requests back to back (each client
+ * cycles through them in order) for a fixed duration.
+ */
 export interface Scenario {
   name: string;
   /** Which server it loads. */
   target: 'gateway' | 'floor';
-  method: 'GET' | 'POST';
-  path: string;
-  headers: Record<string, string>;
-  /** JSON text; `__UNIQUE__` is replaced per request (load.ts). */
-  body?: string;
-  /** Records written or read per request, for records/s. */
-  recordsPerRequest: number;
-  /** The floor scenario this one is compared with (ratio of requests/s). */
+  requests: ScenarioRequest[];
+  /** Records written or read per request, for records/s; null for a mix. */
+  recordsPerRequest: number | null;
+  /** The floor scenario this one is compared with (ratio of requests/s at the same connections). */
   floor?: string;
+  /**
+   * `base`: on the seeded table; `grown`: after the table grew by more records (run.ts inserts them
+   * first); `overload`: at many more connections than the pool serves.
+   */
+  phase: 'base' | 'grown' | 'overload';
 }
 
-export interface BenchContext {
+export interface BenchContext extends Seeded {
   token: string;
-  ingestSourceId: number;
-  readSourceId: number;
-  personIds: number[];
+  /** How many records the `grown` phase adds, for its scenario names. */
+  grownBy: number;
 }
 
 export interface LoadOptions {
   connections: number;
   duration: number;
+}
+
+/** What the load generator saw, beside autocannon's own figures: answers by outcome ("2xx", "503 SERVICE_OVERLOADED", "200 error body", …). */
+export interface LoadOutcome {
+  result: autocannon.Result;
+  outcomes: Record<string, number>;
 }
 
 interface ExampleRecord {
@@ -67,10 +86,10 @@ export const READ_RECORDS = `query ReadRecords($sourceId: ID!, $first: Int!) {
   }
 }`;
 
-/** The scenarios of the issue, each gateway one followed by its floor. */
+/** The scenarios of the issue, each gateway one after its floor; then ingest again on a grown table; then overload. */
 export function buildScenarios(context: BenchContext): Scenario[] {
   const examples = exampleRecords();
-  const personAt = (i: number) => context.personIds[i % context.personIds.length] as number;
+  const personAt = (i: number) => context.personIds[(i * 37) % context.personIds.length] as number;
   const exampleAt = (i: number) => examples[i % examples.length] as ExampleRecord;
   const restRecord = (i: number, externalId: string) => ({ person_id: personAt(i), external_id: externalId, display_ts: exampleAt(i).display_ts, fields: exampleAt(i).fields });
   const graphqlRecord = (i: number, externalId: string) => ({ personId: personAt(i), externalId, displayTs: exampleAt(i).display_ts, fields: exampleAt(i).fields });
@@ -79,101 +98,96 @@ export function buildScenarios(context: BenchContext): Scenario[] {
   const json = { 'content-type': 'application/json', accept: 'application/json' };
   const authed = { ...json, 'x-api-token': context.token };
   const graphql = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
+  const grown = `, +${context.grownBy.toLocaleString('en-US')} rows`;
+
+  const floorInsert: ScenarioRequest = { method: 'POST', path: '/records', headers: json, body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)) };
+  const restIngest: ScenarioRequest = {
+    method: 'POST',
+    path: `/v3/rest/feedback-sources/${context.ingestSourceId}/records`,
+    headers: authed,
+    body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)),
+  };
+  const restList: ScenarioRequest = {
+    method: 'GET',
+    path: `/v3/rest/feedback-sources/${context.readSourceId}/records?limit=${READ_PAGE}`,
+    headers: { accept: 'application/json', 'x-api-token': context.token },
+  };
+  const restGet: ScenarioRequest = {
+    method: 'GET',
+    path: `/v3/rest/feedback-sources/${context.readSourceId}/records/${context.readRecordId}`,
+    headers: { accept: 'application/json', 'x-api-token': context.token },
+  };
 
   return [
+    { name: 'floor: INSERT 1 record', target: 'floor', phase: 'base', requests: [floorInsert], recordsPerRequest: 1 },
+    { name: 'REST ingest 1 record, no key', target: 'gateway', phase: 'base', requests: [restIngest], recordsPerRequest: 1, floor: 'floor: INSERT 1 record' },
     {
-      name: 'floor: INSERT 1 record',
-      target: 'floor',
-      method: 'POST',
-      path: '/records',
-      headers: json,
-      body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)),
-      recordsPerRequest: 1,
-    },
-    {
-      name: 'REST ingest 1 record (Idempotency-Key)',
+      name: 'REST ingest 1 record, Idempotency-Key',
       target: 'gateway',
-      method: 'POST',
-      path: `/v3/rest/feedback-sources/${context.ingestSourceId}/records`,
-      headers: { ...authed, 'idempotency-key': `bench-${PLACEHOLDER}` },
-      body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)),
+      phase: 'base',
+      requests: [{ ...restIngest, headers: { ...authed, 'idempotency-key': `bench-${PLACEHOLDER}` } }],
       recordsPerRequest: 1,
       floor: 'floor: INSERT 1 record',
     },
     {
       name: 'GraphQL ingestRecord',
       target: 'gateway',
-      method: 'POST',
-      path: '/graphql',
-      headers: authed,
-      body: graphql(INGEST_RECORD, { sourceId: context.ingestSourceId, input: graphqlRecord(1, `bench-${PLACEHOLDER}`) }),
+      phase: 'base',
+      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(INGEST_RECORD, { sourceId: context.ingestSourceId, input: graphqlRecord(1, `bench-${PLACEHOLDER}`) }) }],
       recordsPerRequest: 1,
       floor: 'floor: INSERT 1 record',
     },
     {
       name: `floor: INSERT ${BATCH_SIZE} records`,
       target: 'floor',
-      method: 'POST',
-      path: '/records',
-      headers: json,
-      body: JSON.stringify({ records: batch(restRecord) }),
+      phase: 'base',
+      requests: [{ method: 'POST', path: '/records', headers: json, body: JSON.stringify({ records: batch(restRecord) }) }],
       recordsPerRequest: BATCH_SIZE,
     },
     {
       name: `GraphQL ingestRecords x${BATCH_SIZE}`,
       target: 'gateway',
-      method: 'POST',
-      path: '/graphql',
-      headers: authed,
-      body: graphql(INGEST_RECORDS, { sourceId: context.ingestSourceId, records: batch(graphqlRecord) }),
+      phase: 'base',
+      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(INGEST_RECORDS, { sourceId: context.ingestSourceId, records: batch(graphqlRecord) }) }],
       recordsPerRequest: BATCH_SIZE,
       floor: `floor: INSERT ${BATCH_SIZE} records`,
     },
     {
       name: `floor: SELECT ${READ_PAGE} records+joins`,
       target: 'floor',
-      method: 'GET',
-      path: `/records?limit=${READ_PAGE}`,
-      headers: { accept: 'application/json' },
+      phase: 'base',
+      requests: [{ method: 'GET', path: `/records?limit=${READ_PAGE}`, headers: { accept: 'application/json' } }],
       recordsPerRequest: READ_PAGE,
     },
     {
       name: `GraphQL read ${READ_PAGE} (source, person, company)`,
       target: 'gateway',
-      method: 'POST',
-      path: '/graphql',
-      headers: authed,
-      body: graphql(READ_RECORDS, { sourceId: context.readSourceId, first: READ_PAGE }),
+      phase: 'base',
+      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(READ_RECORDS, { sourceId: context.readSourceId, first: READ_PAGE }) }],
       recordsPerRequest: READ_PAGE,
       floor: `floor: SELECT ${READ_PAGE} records+joins`,
     },
-    {
-      name: `REST list ${READ_PAGE} records`,
-      target: 'gateway',
-      method: 'GET',
-      path: `/v3/rest/feedback-sources/${context.readSourceId}/records?limit=${READ_PAGE}`,
-      headers: { accept: 'application/json', 'x-api-token': context.token },
-      recordsPerRequest: READ_PAGE,
-      floor: `floor: SELECT ${READ_PAGE} records+joins`,
-    },
+    { name: `REST list ${READ_PAGE} records`, target: 'gateway', phase: 'base', requests: [restList], recordsPerRequest: READ_PAGE, floor: `floor: SELECT ${READ_PAGE} records+joins` },
+    { name: `floor: INSERT 1 record${grown}`, target: 'floor', phase: 'grown', requests: [floorInsert], recordsPerRequest: 1 },
+    { name: `REST ingest 1 record, no key${grown}`, target: 'gateway', phase: 'grown', requests: [restIngest], recordsPerRequest: 1, floor: `floor: INSERT 1 record${grown}` },
+    { name: 'overload: REST list, get, ingest', target: 'gateway', phase: 'overload', requests: [restList, restGet, restIngest], recordsPerRequest: null },
   ];
 }
 
 /**
  * Runs one scenario with autocannon in a child process (load.ts), so that the load generator shares
- * neither the event loop nor the memory of the servers it measures (both run on this process's main
- * thread). `onStart` runs once the child is up, just before the load starts: spawning it is no part
- * of what is measured.
+ * neither the CPU figures nor the memory of the servers it measures. `onStart` runs once the child is
+ * up, just before the load starts: spawning it is no part of what is measured.
  */
-export async function runLoad(scenario: Scenario, baseUrl: string, load: LoadOptions, onStart: () => Promise<void> | void = () => {}): Promise<autocannon.Result> {
+export async function runLoad(scenario: Scenario, baseUrl: string, load: LoadOptions, onStart: () => Promise<void> | void = () => {}): Promise<LoadOutcome> {
   const child = fork(fileURLToPath(new URL('./load.ts', import.meta.url)), { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return await new Promise((resolve, reject) => {
-    child.on('message', (message: { ready?: boolean; result?: autocannon.Result; error?: string }) => {
+    child.on('message', (message: { ready?: boolean; outcome?: LoadOutcome; error?: string }) => {
       if (message.ready) {
         Promise.resolve(onStart())
           .then(() => child.send({ scenario, baseUrl, load }))
           .catch(reject);
-      } else if (message.result) resolve(message.result);
+      } else if (message.outcome) resolve(message.outcome);
       else reject(new Error(`load: ${message.error}`));
     });
     child.once('error', reject);
@@ -181,10 +195,15 @@ export async function runLoad(scenario: Scenario, baseUrl: string, load: LoadOpt
   });
 }
 
-/** One request sent as the load would send it, answered with the status and body: a broken scenario stops the run before measuring it. */
-export async function smokeTest(scenario: Scenario, baseUrl: string): Promise<{ status: number; body: string }> {
-  const unique = `smoke-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-  const headers = Object.fromEntries(Object.entries(scenario.headers).map(([name, value]) => [name, value.replaceAll(PLACEHOLDER, unique)]));
-  const response = await fetch(baseUrl + scenario.path, { method: scenario.method, headers, ...(scenario.body === undefined ? {} : { body: scenario.body.replaceAll(PLACEHOLDER, unique) }) });
-  return { status: response.status, body: await response.text() };
+/** Each request of the scenario sent once as the load would send it: a broken scenario stops the run before measuring it. */
+export async function smokeTest(scenario: Scenario, baseUrl: string): Promise<void> {
+  for (const request of scenario.requests) {
+    const unique = `smoke-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+    const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, value.replaceAll(PLACEHOLDER, unique)]));
+    const response = await fetch(baseUrl + request.path, { method: request.method, headers, ...(request.body === undefined ? {} : { body: request.body.replaceAll(PLACEHOLDER, unique) }) });
+    const body = await response.text();
+    if (response.status >= 300 || /"errors":|"code":|"error":/.test(body)) {
+      throw new Error(`${scenario.name}: the smoke request ${request.method} ${request.path} failed with ${response.status}: ${body.slice(0, 500)}`);
+    }
+  }
 }

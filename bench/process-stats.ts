@@ -1,0 +1,68 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time and memory of other processes, read from Linux's /proc: the gateway and the floor run as
+ * processes of their own, and PostgreSQL as a postmaster with one child per connection.
+ */
+
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface Stat {
+  ppid: number;
+  /** utime + stime, in clock ticks. */
+  own: number;
+  /** cutime + cstime: children that exited and were waited for (a backend whose connection closed). */
+  children: number;
+}
+
+function readStat(pid: number): Stat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name may hold spaces and parentheses: the fields start after the last ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const at = (field: number) => Number(fields[field - 3]);
+  return { ppid: at(4), own: at(14) + at(15), children: at(16) + at(17) };
+}
+
+/** CPU time of one process (all its threads) since it started, in ms. */
+export function processCpuMs(pid: number): number {
+  const stat = readStat(pid);
+  if (!stat) throw new Error(`process ${pid} is gone`);
+  return (stat.own * 1000) / ticksPerSecond;
+}
+
+/**
+ * CPU time of a PostgreSQL cluster in ms: the postmaster, every live child (backends, background
+ * workers) and, through the postmaster's cutime, every child that already exited. The difference of
+ * two readings is the cluster's CPU between them, whatever connections came and went.
+ */
+export function clusterCpuMs(postmasterPid: number): number {
+  const postmaster = readStat(postmasterPid);
+  if (!postmaster) throw new Error(`PostgreSQL (pid ${postmasterPid}) is gone`);
+  let ticks = postmaster.own + postmaster.children;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (stat?.ppid === postmasterPid) ticks += stat.own + stat.children;
+  }
+  return (ticks * 1000) / ticksPerSecond;
+}
+
+/** Resident set size of a process, in MiB (VmRSS). */
+export function rssMib(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) / 1024;
+}
