@@ -16,6 +16,7 @@ import { schedulePurge } from './idempotency/idempotency.ts';
 import { openApiDocument } from './rest/openapi.ts';
 import { REST_PREFIX, registerRestRoutes } from './rest/register.ts';
 import { restRoutes } from './rest/routes.ts';
+import { createTokenCache } from './organizations/token-cache.ts';
 import type { Viewer } from './organizations/viewer.ts';
 
 declare module 'fastify' {
@@ -84,9 +85,13 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   });
 
   const limiter = createRateLimiter(config.rateLimitPerMinute, config.redisUrl, app.log);
-  registerErrorHandling(app, config.publicUrl, apiPipeline(orm, limiter, () => false));
+  // Verified tokens are kept in this process; it hears revocations on a connection of its own.
+  const tokens = createTokenCache(orm, app.log);
+  await tokens.start();
+  registerErrorHandling(app, config.publicUrl, apiPipeline(tokens, limiter, () => false));
   registerHealthRoutes(app, orm);
   const metrics = createMetrics(orm);
+  for (const metric of tokens.metrics) metrics.registry.registerMetric(metric);
   registerMetricsRoute(app, metrics);
   registerRequestLog(app, metrics);
   app.get('/docs/errors', async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorDocs));
@@ -97,7 +102,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     // Authentication and the rate limit run before every API route, ahead of body parsing, so a
     // client without a token learns that first. A request without credentials still reaches
     // GraphQL (GraphiQL and introspection are public) and is refused field by field there.
-    api.addHook('onRequest', apiPipeline(orm, limiter, (request) => request.url.startsWith(REST_PREFIX)));
+    api.addHook('onRequest', apiPipeline(tokens, limiter, (request) => request.url.startsWith(REST_PREFIX)));
     registerRestRoutes(api, restRoutes, routeDeps);
     registerGraphQLRoute(api, routeDeps);
   });
@@ -114,6 +119,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   app.addHook('onClose', async () => {
     stopPurging();
     await limiter?.close();
+    await tokens.close();
   });
 
   return app;

@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { AuthenticationError } from '../errors/api-error.ts';
-import { authenticate } from '../organizations/tokens.ts';
+import type { TokenCache } from '../organizations/token-cache.ts';
 import type { Viewer } from '../organizations/viewer.ts';
 
 /** The token from `x-api-token`, else from `Authorization: Bearer`; null when neither is sent. */
@@ -16,7 +15,7 @@ export function presentedToken(headers: IncomingHttpHeaders): string | null {
 }
 
 /** Null when the request carries no credentials (allowed for GraphiQL and introspection); throws when they are bad. */
-export async function viewerOf(em: EntityManager, headers: IncomingHttpHeaders): Promise<Viewer | null> {
+export async function viewerOf(tokens: TokenCache, headers: IncomingHttpHeaders): Promise<Viewer | null> {
   const token = presentedToken(headers);
-  return token === null ? null : await authenticate(em, token);
+  return token === null ? null : await tokens.authenticate(token);
 }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { MikroORM } from '../database/orm.ts';
 import { AuthenticationError } from '../errors/api-error.ts';
+import type { TokenCache } from '../organizations/token-cache.ts';
 import { viewerOf } from './auth.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
@@ -9,11 +9,11 @@ import type { RateLimiter } from './rate-limit.ts';
  * whose token is refused is still counted, against its client address, so guessing tokens is
  * limited too; its refusal is raised only after counting.
  */
-export function apiPipeline(orm: MikroORM, limiter: RateLimiter | null, tokenRequired: (request: FastifyRequest) => boolean) {
+export function apiPipeline(tokens: TokenCache, limiter: RateLimiter | null, tokenRequired: (request: FastifyRequest) => boolean) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     let refusal: AuthenticationError | null = null;
     try {
-      request.viewer = await viewerOf(orm.em.fork(), request.headers);
+      request.viewer = await viewerOf(tokens, request.headers);
       if (!request.viewer && tokenRequired(request)) refusal = new AuthenticationError('API_TOKEN_MISSING');
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error;

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { DatabaseStartError, openDatabase } from '../database/open.ts';
 import { ApiKey } from './api-key.entity.ts';
 import { isScope, type Scope, scopes as allScopes } from './scopes.ts';
-import { createApiKey } from './tokens.ts';
+import { createApiKey, revokeApiKey } from './tokens.ts';
 
 const USAGE = `Usage:
   npm run keys -- create --org <name> [--scopes <comma list>] [--expires-in <30d|12h|45m>] [--json]
@@ -108,10 +108,8 @@ async function run(em: EntityManager, command: Command, out: (line: string) => v
       return;
     }
     case 'revoke': {
-      const key = await em.findOne(ApiKey, { id: command.id });
-      if (!key) throw new UsageError(`No API key with id ${command.id}.`);
-      key.revokedAt ??= new Date();
-      await em.flush();
+      // Running servers stop accepting the token within a second (they hear the revocation).
+      if (!(await revokeApiKey(em, command.id))) throw new UsageError(`No API key with id ${command.id}.`);
       out(`Revoked API key ${command.id}.`);
       return;
     }

@@ -140,7 +140,10 @@ async function sendTheMix(): Promise<void> {
   await mix(into, base, 'the key with another mutation', { method: 'POST', path: '/graphql', token, key: graphqlKey, body: gql(CREATE_SOURCE, { input: { name: 'Chat' } }) }, { status: 409, route: '/graphql', key: acme });
   await mix(into, base, 'a key of 308 characters', { method: 'POST', path: sources, token, key: invalidKey, body: { name: 'Chat' } }, { status: 400, route: sourceRoute, key: acme });
   await sendWhileInProgress(acme, token);
-  await sendWithCancelledTokenLookup(token);
+  // A token this server has not verified yet: a verified one is cached, and its request looks nothing up.
+  const unverified = await server.createToken('Acme');
+  tokens.push(unverified);
+  await sendWithCancelledTokenLookup(unverified);
 
   // Validation errors
   await mix(into, base, 'an empty source name', { method: 'POST', path: sources, token, body: { name: '' } }, { status: 400, route: sourceRoute, key: acme });
