@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { send } from '../helpers/http.ts';
 import { type ChildExit, type ChildService, startServerProcess } from '../helpers/process-server.ts';
 
 // A clone under /root or in a `mktemp -d` folder: directories PostgreSQL's user cannot enter when the
@@ -63,7 +64,7 @@ describe('a data directory below a mode-700 parent', () => {
   }, 60_000);
 
   it('serves: /readyz answers 200 once the embedded PostgreSQL is migrated', async () => {
-    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    expect((await send(server.url, { path: '/readyz' })).status).toBe(200);
   });
 
   it(`runs PostgreSQL as ${isRoot ? 'the postgres user, not root' : 'this user'}`, async () => {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalog } from '../../src/errors/catalog.ts';
 import { IdempotencyKey } from '../../src/idempotency/idempotency-key.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
-import { expectErrorEnvelope, type RawReply, sendRaw } from '../helpers/hostile-http.ts';
-import { PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
+import { expectErrorEnvelope, type HttpReply, PUBLIC_URL, send as sendHttp } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The minimal requests behind each failure the property-based fuzzing (rest.fuzz.test.ts,
 // graphql.fuzz.test.ts) found, kept as plain contract tests.
@@ -12,8 +12,8 @@ let server: TestServer;
 let token: string;
 let sourceId: number;
 
-function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<RawReply> {
-  return sendRaw(server.url, {
+function send(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  return sendHttp(server.url, {
     method,
     path,
     headers: { 'x-api-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -22,7 +22,7 @@ function send(method: string, path: string, body?: string, headers: Record<strin
 }
 
 /** A GraphQL request sent as written, so that its JSON can hold what JSON.stringify never writes. */
-function sendGraphQL(body: string, headers: Record<string, string> = {}): Promise<RawReply> {
+function sendGraphQL(body: string, headers: Record<string, string> = {}): Promise<HttpReply> {
   return send('POST', '/graphql', body, { accept: 'application/graphql-response+json', ...headers });
 }
 
@@ -36,12 +36,12 @@ interface GraphQLErrorBody {
 }
 
 /** SPEC §9: an error outside a union is a GraphQL error whose extensions hold the §5 envelope, with the status of its type. */
-function expectGraphQLValidationError(reply: RawReply): Record<string, unknown> {
+function expectGraphQLValidationError(reply: HttpReply): Record<string, unknown> {
   expect(reply.status, reply.text).toBe(400);
   const body = JSON.parse(reply.text) as GraphQLErrorBody;
   const extensions = body.errors?.[0]?.extensions ?? {};
   const code = String(extensions.code);
-  expect(extensions).toMatchObject({ type: 'validation_error', retryable: false, request_id: reply.headers['x-request-id'], doc_url: `${PUBLIC_URL}/docs/errors#${code}` });
+  expect(extensions).toMatchObject({ type: 'validation_error', retryable: false, request_id: reply.headers.get('x-request-id'), doc_url: `${PUBLIC_URL}/docs/errors#${code}` });
   expect(Object.hasOwn(errorCatalog, code) && errorCatalog[code as keyof typeof errorCatalog].type).toBe('validation_error');
   return extensions;
 }
@@ -117,14 +117,14 @@ describe('REST paths the router cannot decode', () => {
     async (segment) => {
       const reply = await send('DELETE', `/v3/rest/feedback-sources/${segment}`, undefined, { 'x-request-id': 'fuzz-bad-url' });
       expectErrorEnvelope(reply, { status: 400, type: 'validation_error', code: 'MALFORMED_REQUEST', param: 'path' });
-      expect(reply.headers['x-request-id']).toBe('fuzz-bad-url');
+      expect(reply.headers.get('x-request-id')).toBe('fuzz-bad-url');
     },
   );
 
   it('answers 400 INVALID_ID with param id in the SPEC §5 envelope, echoing X-Request-Id, to an id of 101 digits', async () => {
     const reply = await send('DELETE', `/v3/rest/feedback-sources/${'1'.repeat(101)}`, undefined, { 'x-request-id': 'fuzz-long-id' });
     expectErrorEnvelope(reply, { status: 400, type: 'validation_error', code: 'INVALID_ID', param: 'id' });
-    expect(reply.headers['x-request-id']).toBe('fuzz-long-id');
+    expect(reply.headers.get('x-request-id')).toBe('fuzz-long-id');
   });
 });
 

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/organizations/api-key.entity.ts';
 import { type Scope, scopes as allScopes } from '../../src/organizations/scopes.ts';
 import { hashToken } from '../../src/organizations/tokens.ts';
-import { PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
+import { expectGraphQLErrorEnvelope, send, type UnionMember } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let token: string;
@@ -11,20 +12,6 @@ const viewerQuery = '{ viewer { organization { name } scopes } }';
 
 interface Viewer {
   viewer: { organization: { name: string }; scopes: string[] };
-}
-
-interface ErrorMember {
-  __typename: string;
-  type?: string;
-  code?: string;
-  message?: string;
-  requestId?: string;
-}
-
-function firstError(response: { body: { errors?: { extensions?: Record<string, unknown> }[] } }): Record<string, unknown> {
-  const extensions = response.body.errors?.[0]?.extensions;
-  if (!extensions) throw new Error(`expected a GraphQL error, got ${JSON.stringify(response.body)}`);
-  return extensions;
 }
 
 function allScopesExcept(scope: Scope): Scope[] {
@@ -41,43 +28,24 @@ afterAll(() => server.close());
 describe('authentication on /graphql', () => {
   it('answers 401 API_TOKEN_MISSING when no token is sent', async () => {
     const response = await server.graphql(viewerQuery);
-    expect(response.status).toBe(401);
-    expect(firstError(response)).toMatchObject({
-      type: 'authentication_error',
-      code: 'API_TOKEN_MISSING',
-      retryable: false,
-      request_id: response.headers.get('x-request-id'),
-      doc_url: `${PUBLIC_URL}/docs/errors#API_TOKEN_MISSING`,
-    });
+    expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_MISSING', param: null });
   });
 
   it('answers 401 API_TOKEN_MISSING for a data field queried without a token, and returns no data', async () => {
     const response = await server.graphql('{ feedbackSources { edges { node { id } } } }');
-    expect(response.status).toBe(401);
     expect(response.body.data).toEqual({ feedbackSources: null });
-    expect(firstError(response)).toMatchObject({ type: 'authentication_error', code: 'API_TOKEN_MISSING' });
+    expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_MISSING', param: null });
   });
 
   it('answers 401 API_TOKEN_INVALID when the token is unknown', async () => {
     const response = await server.graphql(viewerQuery, {}, 'fgw_this-token-was-never-issued');
-    expect(response.status).toBe(401);
-    expect(firstError(response)).toMatchObject({
-      type: 'authentication_error',
-      code: 'API_TOKEN_INVALID',
-      request_id: response.headers.get('x-request-id'),
-      doc_url: `${PUBLIC_URL}/docs/errors#API_TOKEN_INVALID`,
-    });
+    expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_INVALID', param: null });
   });
 
   it('answers 401 API_TOKEN_EXPIRED when the token has expired', async () => {
     const expired = await server.createToken('Acme Corp', { expiresAt: new Date(Date.now() - 60_000) });
     const response = await server.graphql(viewerQuery, {}, expired);
-    expect(response.status).toBe(401);
-    expect(firstError(response)).toMatchObject({
-      type: 'authentication_error',
-      code: 'API_TOKEN_EXPIRED',
-      doc_url: `${PUBLIC_URL}/docs/errors#API_TOKEN_EXPIRED`,
-    });
+    expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_EXPIRED', param: null });
   });
 
   it('accepts a token whose expiry is still in the future', async () => {
@@ -96,24 +64,12 @@ describe('authentication on /graphql', () => {
     await em.flush();
 
     const response = await server.graphql(viewerQuery, {}, revoked);
-    expect(response.status).toBe(401);
-    expect(firstError(response)).toMatchObject({
-      type: 'authentication_error',
-      code: 'API_TOKEN_REVOKED',
-      doc_url: `${PUBLIC_URL}/docs/errors#API_TOKEN_REVOKED`,
-    });
+    expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_REVOKED', param: null });
   });
 
   it('answers 401 WRONG_AUTH_HEADER, suggesting x-api-token, when the token is sent in x-api-key', async () => {
     const response = await server.graphql(viewerQuery, {}, null, { 'x-api-key': token });
-    expect(response.status).toBe(401);
-    const error = firstError(response);
-    expect(error).toMatchObject({
-      type: 'authentication_error',
-      code: 'WRONG_AUTH_HEADER',
-      request_id: response.headers.get('x-request-id'),
-      doc_url: `${PUBLIC_URL}/docs/errors#WRONG_AUTH_HEADER`,
-    });
+    const error = expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'WRONG_AUTH_HEADER', param: null });
     expect(error.suggestion).toEqual(expect.stringContaining('x-api-token'));
   });
 
@@ -126,8 +82,7 @@ describe('authentication on /graphql', () => {
 
   it('answers 401 API_TOKEN_INVALID when the Bearer token is unknown', async () => {
     const response = await server.graphql(viewerQuery, {}, null, { authorization: 'Bearer fgw_unknown' });
-    expect(response.status).toBe(401);
-    expect(firstError(response)).toMatchObject({ type: 'authentication_error', code: 'API_TOKEN_INVALID' });
+    expectGraphQLErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_INVALID', param: null });
   });
 });
 
@@ -152,34 +107,20 @@ describe('scopes on queries', () => {
   it('answers 403 INSUFFICIENT_SCOPE naming sources:read when listing sources without it', async () => {
     const limited = await server.createToken('Acme Corp', { scopes: allScopesExcept('sources:read') });
     const response = await server.graphql('{ feedbackSources { edges { node { id } } } }', {}, limited);
-    expect(response.status).toBe(403);
     expect(response.body.data).toEqual({ feedbackSources: null });
-    const error = firstError(response);
-    expect(error).toMatchObject({
-      type: 'permission_error',
-      code: 'INSUFFICIENT_SCOPE',
-      request_id: response.headers.get('x-request-id'),
-      doc_url: `${PUBLIC_URL}/docs/errors#INSUFFICIENT_SCOPE`,
-    });
-    expect(error.message).toEqual(expect.stringContaining('sources:read'));
+    expectGraphQLErrorEnvelope(response, { status: 403, type: 'permission_error', code: 'INSUFFICIENT_SCOPE', param: null, message: 'sources:read' });
   });
 
   it('answers 403 INSUFFICIENT_SCOPE naming people:read when listing people without it', async () => {
     const limited = await server.createToken('Acme Corp', { scopes: allScopesExcept('people:read') });
     const response = await server.graphql('{ people { edges { node { id } } } }', {}, limited);
-    expect(response.status).toBe(403);
-    const error = firstError(response);
-    expect(error).toMatchObject({ type: 'permission_error', code: 'INSUFFICIENT_SCOPE' });
-    expect(error.message).toEqual(expect.stringContaining('people:read'));
+    expectGraphQLErrorEnvelope(response, { status: 403, type: 'permission_error', code: 'INSUFFICIENT_SCOPE', param: null, message: 'people:read' });
   });
 
   it('answers 403 INSUFFICIENT_SCOPE naming records:read when listing records without it', async () => {
     const limited = await server.createToken('Acme Corp', { scopes: allScopesExcept('records:read') });
     const response = await server.graphql('{ records { edges { node { id } } } }', {}, limited);
-    expect(response.status).toBe(403);
-    const error = firstError(response);
-    expect(error).toMatchObject({ type: 'permission_error', code: 'INSUFFICIENT_SCOPE' });
-    expect(error.message).toEqual(expect.stringContaining('records:read'));
+    expectGraphQLErrorEnvelope(response, { status: 403, type: 'permission_error', code: 'INSUFFICIENT_SCOPE', param: null, message: 'records:read' });
   });
 });
 
@@ -265,7 +206,7 @@ describe('scopes on mutations', () => {
 
   it.each(cases)('answers PermissionError INSUFFICIENT_SCOPE naming $scope for $mutation without it', async ({ mutation, scope, query, variables }) => {
     const limited = await server.createToken('Acme Corp', { scopes: allScopesExcept(scope) });
-    const response = await server.graphql<Record<string, ErrorMember>>(query, variables(), limited);
+    const response = await server.graphql<Record<string, UnionMember>>(query, variables(), limited);
     expect(response.status).toBe(200);
     expect(response.body.errors).toBeUndefined();
     const payload = response.body.data?.[mutation];
@@ -299,10 +240,10 @@ describe('public parts of /graphql', () => {
   });
 
   it('serves the GraphiQL page to a browser without a token', async () => {
-    const response = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html' } });
+    const response = await send(server.url, { path: '/graphql', headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
-    const html = await response.text();
+    const html = response.text;
     expect(html).toMatch(/<html/i);
     expect(html).toMatch(/graphiql/i);
   });

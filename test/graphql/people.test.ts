@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Company } from '../../src/people/company.entity.ts';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
+import type { UnionMember } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import type { UnionMember } from '../helpers/payloads.ts';
 
 interface CompanyData {
   id: string;

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
+import type { UnionMember } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import type { UnionMember } from '../helpers/payloads.ts';
 
 interface FieldData {
   category: string;

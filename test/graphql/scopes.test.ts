@@ -3,7 +3,8 @@ import { type Scope, scopes as allScopes } from '../../src/organizations/scopes.
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { type GraphQLResponse, PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
+import { type GraphQLReply, PUBLIC_URL } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
  * Every field whose resolver checks a scope is nullable: a token without that scope gets null in
@@ -47,7 +48,7 @@ function nulledAt(data: Data, paths: Path[]): Data {
 }
 
 /** The response has one INSUFFICIENT_SCOPE error per refused path, each naming the scope, and nothing else. */
-function expectRefused<T>(response: GraphQLResponse<T>, paths: Path[], scope: Scope): void {
+function expectRefused<T>(response: GraphQLReply<T>, paths: Path[], scope: Scope): void {
   const errors = response.body.errors ?? [];
   const byPath = (a: Path | undefined, b: Path | undefined) => String(JSON.stringify(a)).localeCompare(String(JSON.stringify(b)));
   expect(errors.map((error) => error.path).sort(byPath)).toEqual([...paths].sort(byPath));

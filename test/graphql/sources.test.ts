@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { PUBLIC_URL, startTestServer, type TestServer } from '../helpers/server.ts';
-import type { UnionMember } from '../helpers/payloads.ts';
+import { PUBLIC_URL, type UnionMember } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 let token: string;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { type GraphQLResponse, startTestServer, type TestServer } from '../helpers/server.ts';
+import type { GraphQLReply } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // SPEC §1 and §10: another organization's data behaves exactly as if it did not exist.
 
@@ -70,11 +71,11 @@ function comparable(value: unknown, id: string): unknown {
   );
 }
 
-function answer(response: GraphQLResponse, id: string): unknown {
+function answer(response: GraphQLReply, id: string): unknown {
   return comparable({ status: response.status, body: response.body }, id);
 }
 
-function firstError(response: GraphQLResponse): Record<string, unknown> | undefined {
+function firstError(response: GraphQLReply): Record<string, unknown> | undefined {
   return response.body.errors?.[0]?.extensions;
 }
 

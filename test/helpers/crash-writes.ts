@@ -1,3 +1,5 @@
+import { send } from './http.ts';
+
 /** One write of the stream: what was sent, and how (or whether) it was answered. */
 export interface StreamedWrite {
   protocol: 'rest' | 'graphql';
@@ -27,23 +29,22 @@ const INGEST = `mutation Ingest($sourceId: ID!, $input: IngestRecordInput!) {
 
 /** Sends one write (REST POST …/records or GraphQL ingestRecord) exactly as the stream sent it. */
 export async function sendWrite(base: string, token: string, sourceId: string, write: StreamedWrite, timeoutMs = 10_000): Promise<WriteAnswer> {
-  const headers: Record<string, string> = { 'x-api-token': token, 'content-type': 'application/json' };
+  const headers: Record<string, string> = { 'x-api-token': token };
   if (write.key !== null) headers['idempotency-key'] = write.key;
   const rest = write.protocol === 'rest';
-  const body = rest
+  const json = rest
     ? { external_id: write.externalId, fields: write.fields }
     : { query: INGEST, variables: { sourceId, input: { externalId: write.externalId, fields: write.fields } } };
-  const response = await fetch(rest ? `${base}/v3/rest/feedback-sources/${sourceId}/records` : `${base}/graphql`, {
+  const reply = await send<{ id?: number; data?: { ingestRecord?: { __typename: string; record?: { id: string } } } } | undefined>(base, {
     method: 'POST',
+    path: rest ? `/v3/rest/feedback-sources/${sourceId}/records` : '/graphql',
     headers,
-    body: JSON.stringify(body),
+    json,
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await response.text();
-  const parsed = JSON.parse(text) as { id?: number; data?: { ingestRecord?: { __typename: string; record?: { id: string } } } };
-  const succeeded = rest ? response.status === 201 : response.status === 200 && parsed.data?.ingestRecord?.__typename === 'IngestRecordSuccess';
-  const recordId = succeeded ? String(rest ? parsed.id : parsed.data?.ingestRecord?.record?.id) : null;
-  return { status: response.status, replayed: response.headers.get('idempotency-replayed') === 'true', recordId, text };
+  const succeeded = rest ? reply.status === 201 : reply.status === 200 && reply.body?.data?.ingestRecord?.__typename === 'IngestRecordSuccess';
+  const recordId = succeeded ? String(rest ? reply.body?.id : reply.body?.data?.ingestRecord?.record?.id) : null;
+  return { status: reply.status, replayed: reply.headers.get('idempotency-replayed') === 'true', recordId, text: reply.text };
 }
 
 /**

@@ -1,10 +1,10 @@
 import { expect } from 'vitest';
-import { type ErrorCode, type ErrorType, errorCatalog, errorTypes } from '../../src/errors/catalog.ts';
+import { type ErrorCode, errorCatalog } from '../../src/errors/catalog.ts';
 import type { RestRoute } from '../../src/rest/route.ts';
-import { type ErrorEnvelope, expectErrorEnvelope, LEAKS, type RawReply } from './hostile-http.ts';
-import { PUBLIC_URL } from './server.ts';
+import { type ErrorEnvelope, expectErrorEnvelope, type HttpReply, LEAKS, PUBLIC_URL } from './http.ts';
+import { SPEC_ERROR_STATUSES, type SpecErrorType } from './spec.ts';
 
-const typeByStatus = new Map<number, ErrorType>(Object.entries(errorTypes).map(([type, status]) => [status, type as ErrorType]));
+const typeByStatus = new Map<number, SpecErrorType>(Object.entries(SPEC_ERROR_STATUSES).map(([type, status]) => [status, type as SpecErrorType]));
 
 function isCatalogCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(errorCatalog, code);
@@ -42,7 +42,7 @@ function expectFieldErrors(code: string, param: string | null, errors: readonly 
  * Any SPEC §5 error envelope: the type follows the status, the code is in the catalog under that
  * type, request_id is the X-Request-Id, and a validation error lists its failing fields.
  */
-export function expectSomeErrorEnvelope(reply: RawReply): ErrorEnvelope {
+export function expectSomeErrorEnvelope(reply: HttpReply): ErrorEnvelope {
   const type = typeByStatus.get(reply.status);
   expect(type, `status ${reply.status} is one of the SPEC §5 table`).toBeDefined();
   let body: unknown;
@@ -70,9 +70,9 @@ export type Outcome = 'accepted' | 'rejected';
  * SPEC §5 and §6 for any answer of a REST route: never a 5xx; a 2xx is a status the route documents
  * with a body of its documented schema; anything else is the error envelope.
  */
-export function expectRestContract(route: RestRoute, reply: RawReply, sentRequestId: string | null): Outcome {
+export function expectRestContract(route: RestRoute, reply: HttpReply, sentRequestId: string | null): Outcome {
   expect(reply.status, 'never a server error').toBeLessThan(500);
-  if (sentRequestId !== null) expect(reply.headers['x-request-id'], 'a well-formed X-Request-Id is echoed').toBe(sentRequestId);
+  if (sentRequestId !== null) expect(reply.headers.get('x-request-id'), 'a well-formed X-Request-Id is echoed').toBe(sentRequestId);
   if (reply.status >= 200 && reply.status < 300) {
     const documented = route.responses[reply.status as 200 | 201];
     expect(documented, `${reply.status} is a status ${route.method} ${route.path} documents`).toBeDefined();
@@ -125,11 +125,11 @@ function isErrorMember(value: unknown): value is GraphQLErrorFields & { __typena
  * Error member with the envelope's fields) or GraphQL errors whose extensions carry the envelope,
  * with the status of their type when it is not 200.
  */
-export function expectGraphQLContract(field: string, reply: RawReply): Outcome {
+export function expectGraphQLContract(field: string, reply: HttpReply): Outcome {
   expect(reply.status, 'never a server error').toBeLessThan(500);
-  const requestId = typeof reply.headers['x-request-id'] === 'string' ? reply.headers['x-request-id'] : undefined;
+  const requestId = reply.headers.get('x-request-id') ?? undefined;
   // A replay (SPEC §7) answers the stored body, whose errors carry the request id of the first request.
-  const replayed = reply.headers['idempotency-replayed'] === 'true';
+  const replayed = reply.headers.get('idempotency-replayed') === 'true';
   expect(reply.text).not.toMatch(LEAKS);
   const body = JSON.parse(reply.text) as GraphQLBody;
   if (body.errors !== undefined) {

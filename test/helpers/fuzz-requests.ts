@@ -6,7 +6,7 @@ import type { MutationUnderTest } from './fuzz-graphql.ts';
 import { brokenJson, edited, IdSlot, idSlot, plausible, resolveIds, shapeOfZod, type Table, tableOfKey } from './fuzz-shapes.ts';
 import { hostileJson, hostileKey, hostileScalar, hostileUrlText, RawJson, toJsonText } from './fuzz-values.ts';
 import { describeExchange, encodeSegment, type FuzzWorld, type SentRequest, send } from './fuzz-world.ts';
-import type { RawReply } from './hostile-http.ts';
+import type { HttpReply } from './http.ts';
 
 const NO_BODY = Symbol('no body');
 
@@ -99,7 +99,7 @@ function slotsOutsideLists(value: unknown): IdSlot[] {
   return Object.values(value).flatMap(slotsOutsideLists);
 }
 
-async function exchange(request: SentRequest, world: FuzzWorld, check: (reply: RawReply) => Outcome, slots: IdSlot[]): Promise<void> {
+async function exchange(request: SentRequest, world: FuzzWorld, check: (reply: HttpReply) => Outcome, slots: IdSlot[]): Promise<void> {
   const before = await world.digest();
   const reply = await send(world, request);
   try {

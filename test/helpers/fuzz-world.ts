@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import type { IdSlot, Table } from './fuzz-shapes.ts';
-import { type RawReply, sendRaw } from './hostile-http.ts';
+import { type HttpReply, send as sendHttp } from './http.ts';
 import { startTestServer, type TestServer } from './server.ts';
 
 /** The tables a rejected request must leave exactly as they were. */
@@ -35,7 +35,7 @@ async function sql<Row>(server: TestServer, text: string, params: unknown[] = []
 }
 
 async function post(server: TestServer, token: string, method: string, path: string, body: unknown): Promise<number> {
-  const reply = await sendRaw(server.url, { method, path: `/v3/rest${path}`, headers: { 'x-api-token': token, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const reply = await sendHttp(server.url, { method, path: `/v3/rest${path}`, headers: { 'x-api-token': token }, json: body });
   expect(reply.status, `seeding ${method} ${path}: ${reply.text}`).toBeLessThan(300);
   return (JSON.parse(reply.text) as { id: number }).id;
 }
@@ -117,12 +117,12 @@ export interface SentRequest {
   body?: string;
 }
 
-export async function send(world: FuzzWorld, request: SentRequest): Promise<RawReply> {
-  return await sendRaw(world.server.url, { method: request.method, path: request.path, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
+export async function send(world: FuzzWorld, request: SentRequest): Promise<HttpReply> {
+  return await sendHttp(world.server.url, { method: request.method, path: request.path, headers: request.headers, ...(request.body === undefined ? {} : { body: request.body }) });
 }
 
 /** The request and its answer, shortened, for the message of a failed property. */
-export function describeExchange(request: SentRequest, reply: RawReply): string {
+export function describeExchange(request: SentRequest, reply: HttpReply): string {
   const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length} characters)` : text);
   const headers = Object.entries(request.headers)
     .filter(([name]) => name !== 'x-api-token')

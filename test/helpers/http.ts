@@ -357,6 +357,7 @@ function expectEnvelopeFields(error: ErrorEnvelope, expected: ExpectedError, req
  */
 export function expectErrorEnvelope(reply: HttpReply<unknown>, expected: ExpectedError): ErrorEnvelope {
   const requestId = expectErrorAnswer(reply, expected);
+  expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8');
   expect(reply.body).toEqual({ error: expect.any(Object) });
   const { error } = reply.body as { error: ErrorEnvelope };
   expectEnvelopeFields(error, expected, requestId);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { send } from './http.ts';
 
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -131,6 +132,6 @@ export function startServerProcess(env: Record<string, string>): Promise<ChildSe
       for (const name of ['REDIS_URL', 'RATE_LIMIT_PER_MINUTE', 'DATABASE_URL'] as const) if (!(name in env)) delete childEnv[name];
       return { args: ['src/main.ts'], env: childEnv, url: `http://127.0.0.1:${port}` };
     },
-    async (port) => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok,
+    async (port) => (await send(`http://127.0.0.1:${port}`, { path: '/healthz' })).status === 200,
   );
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectOrm } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
-import type { ErrorObject } from '../helpers/idempotency-http.ts';
+import { type ErrorEnvelope, RestClient } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { runRedisSuites, startRedis } from '../helpers/redis-server.ts';
 import { createDatabase } from '../helpers/server.ts';
@@ -18,13 +18,12 @@ interface Answer {
   status: number;
   remaining: string | null;
   retryAfter: string | null;
-  error?: ErrorObject;
+  error?: ErrorEnvelope;
 }
 
 async function listSources(server: ChildService, token: string): Promise<Answer> {
-  const response = await fetch(`${server.url}/v3/rest/feedback-sources`, { headers: { 'x-api-token': token } });
-  const body: { error?: ErrorObject } = await response.json();
-  return { status: response.status, remaining: response.headers.get('ratelimit-remaining'), retryAfter: response.headers.get('retry-after'), error: body.error };
+  const response = await new RestClient(server.url, token).get<{ error?: ErrorEnvelope }>('/feedback-sources');
+  return { status: response.status, remaining: response.headers.get('ratelimit-remaining'), retryAfter: response.headers.get('retry-after'), error: response.body.error };
 }
 
 /** Sends `count` requests with one token, alternating between the two processes, starting with `first`. */

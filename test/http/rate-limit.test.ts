@@ -1,47 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { type ErrorObject, rest } from '../helpers/idempotency-http.ts';
+import { type ErrorEnvelope, expectErrorEnvelope, expectGraphQLErrorEnvelope, type GraphQLBody, type HttpReply, RestClient, send } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const LIMIT = 3;
 
 let server: TestServer;
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: { error?: ErrorObject; errors?: { extensions?: ErrorObject }[] };
-}
+type Answer = HttpReply<{ error?: ErrorEnvelope } & GraphQLBody<unknown>>;
 
 /**
  * Sends a request from a loopback address of the test's choosing (127.0.0.0/8 all reaches this
  * machine), so each test that counts per client address has a budget of its own.
  */
-function fromAddress(on: TestServer, localAddress: string, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Answer> {
-  const url = new URL(path, on.url);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method, localAddress, headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) } },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text === '' ? {} : JSON.parse(text) }));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
+function fromAddress(on: TestServer, localAddress: string, method: string, path: string, headers: Record<string, string> = {}, json?: unknown): Promise<Answer> {
+  return send(on.url, { method, path, headers, json, localAddress });
 }
 
 function listSources(token: string, on = server) {
-  return rest<{ error?: ErrorObject }>(on.url, 'GET', '/feedback-sources', { token });
+  return new RestClient(on.url, token).get<{ error?: ErrorEnvelope }>('/feedback-sources');
 }
 
 function viewer(token: string, on = server) {
@@ -89,16 +67,15 @@ describe('RateLimit headers', () => {
   });
 
   it('are set on an authenticated error response', async () => {
-    const response = await rest(server.url, 'GET', '/feedback-sources/987654', { token: await server.createToken('Headers Corp') });
+    const response = await new RestClient(server.url, await server.createToken('Headers Corp')).get('/feedback-sources/987654');
     expect(response.status).toBe(404);
     expect(response.headers.get('ratelimit-limit')).toBe(String(LIMIT));
     expect(response.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1));
   });
 
   it('are set on a 400 INVALID_JSON answer to an authenticated request', async () => {
-    const response = await fetch(`${server.url}/v3/rest/feedback-sources`, {
-      method: 'POST',
-      headers: { 'x-api-token': await server.createToken('Headers Corp'), 'content-type': 'application/json' },
+    const response = await new RestClient(server.url, await server.createToken('Headers Corp')).send('POST', '/feedback-sources', {
+      headers: { 'content-type': 'application/json' },
       body: '{"name": ',
     });
     expect(response.status).toBe(400);
@@ -107,7 +84,7 @@ describe('RateLimit headers', () => {
   });
 
   it('are set on a 404 ROUTE_NOT_FOUND answer to an authenticated request', async () => {
-    const response = await rest(server.url, 'GET', '/feedback-srcs', { token: await server.createToken('Headers Corp') });
+    const response = await new RestClient(server.url, await server.createToken('Headers Corp')).get('/feedback-srcs');
     expect(response.status).toBe(404);
     expect(response.headers.get('ratelimit-limit')).toBe(String(LIMIT));
     expect(response.headers.get('ratelimit-remaining')).toBe(String(LIMIT - 1));
@@ -156,9 +133,7 @@ describe('past the limit', () => {
     const token = await server.createToken('Limited Corp');
     await spend(token, LIMIT);
     const response = await listSources(token);
-    expect(response.status).toBe(429);
-    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(response.body.error?.request_id).toBe(response.headers.get('x-request-id'));
+    expectErrorEnvelope(response, { status: 429, type: 'rate_limit_error', code: 'RATE_LIMITED', param: null, retryable: true });
     expectRateLimited(response.body.error, response.headers.get('retry-after'));
     expect(response.headers.get('ratelimit-limit')).toBe(String(LIMIT));
     expect(response.headers.get('ratelimit-remaining')).toBe('0');
@@ -168,11 +143,9 @@ describe('past the limit', () => {
     const token = await server.createToken('Limited Corp');
     await spend(token, LIMIT);
     const response = await viewer(token);
-    expect(response.status).toBe(429);
     expect(response.body.data ?? null).toBeNull();
     expect(response.body.errors).toHaveLength(1);
-    const extensions = response.body.errors?.[0]?.extensions;
-    expect(extensions?.request_id).toBe(response.headers.get('x-request-id'));
+    const extensions = expectGraphQLErrorEnvelope(response, { status: 429, type: 'rate_limit_error', code: 'RATE_LIMITED', param: null, retryable: true });
     expectRateLimited(extensions, response.headers.get('retry-after'));
   });
 
@@ -180,7 +153,7 @@ describe('past the limit', () => {
     const token = await server.createToken('Limited Corp');
     await spend(token, LIMIT);
     const name = `Not created ${randomUUID()}`;
-    const response = await rest(server.url, 'POST', '/feedback-sources', { token, body: { name } });
+    const response = await new RestClient(server.url, token).post('/feedback-sources', { name });
     expect(response.status).toBe(429);
     expect(await server.orm.em.fork().count(FeedbackSource, { name })).toBe(0);
   });
@@ -198,7 +171,7 @@ describe('requests without a valid token', () => {
     const limited = await fromAddress(server, address, 'GET', '/v3/rest/feedback-sources');
     expect(statuses).toEqual([401, 401, 401]);
     expect(limited.status).toBe(429);
-    expectRateLimited(limited.body.error, String(limited.headers['retry-after']));
+    expectRateLimited(limited.body.error, limited.headers.get('retry-after'));
   });
 
   it('are limited per client address: with an invalid token, the request past the limit gets 429 instead of 401', async () => {
@@ -211,7 +184,7 @@ describe('requests without a valid token', () => {
     }
     const limited = await fromAddress(server, address, 'GET', '/v3/rest/feedback-sources', headers);
     expect(limited.status).toBe(429);
-    expectRateLimited(limited.body.error, String(limited.headers['retry-after']));
+    expectRateLimited(limited.body.error, limited.headers.get('retry-after'));
   });
 
   it('count REST and GraphQL together per client address', async () => {

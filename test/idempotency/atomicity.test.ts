@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyKey } from '../../src/idempotency/idempotency-key.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
-import { type ErrorObject, rest, runSql } from '../helpers/idempotency-http.ts';
+import { expectErrorEnvelope, expectGraphQLErrorEnvelope, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runSql } from '../helpers/sql.ts';
 
 let server: TestServer;
 let databaseUrl: string;
@@ -32,13 +33,13 @@ async function acceptStoredResponses(): Promise<void> {
 }
 
 async function createSource(): Promise<number> {
-  const response = await rest<{ id: number }>(server.url, 'POST', '/feedback-sources', { token, body: { name: `Source ${randomUUID()}` } });
+  const response = await new RestClient(server.url, token).post<{ id: number }>('/feedback-sources', { name: `Source ${randomUUID()}` });
   expect(response.status).toBe(201);
   return response.body.id;
 }
 
 function ingestRest(sourceId: number, key: string) {
-  return rest<{ id: number; error: ErrorObject }>(server.url, 'POST', `/feedback-sources/${sourceId}/records`, { token, key, body: recordInput('Atomic') });
+  return new RestClient(server.url, token).post(`/feedback-sources/${sourceId}/records`, recordInput('Atomic'), { key });
 }
 
 function ingestGraphQL(sourceId: number, key: string) {
@@ -66,8 +67,7 @@ describe('REST: the write and its stored response commit in one transaction', ()
     const sourceId = await createSource();
     await refuseStoredResponses();
     const response = await ingestRest(sourceId, randomUUID());
-    expect(response.status).toBe(500);
-    expect(response.body.error).toMatchObject({ type: 'server_error', code: 'INTERNAL_ERROR', request_id: response.headers.get('x-request-id') });
+    expectErrorEnvelope(response, { status: 500, type: 'server_error', code: 'INTERNAL_ERROR', param: null });
     expect(response.text).not.toContain(FAILURE);
   });
 
@@ -99,8 +99,7 @@ describe('GraphQL: the mutation and its stored response commit in one transactio
     const sourceId = await createSource();
     await refuseStoredResponses();
     const response = await ingestGraphQL(sourceId, randomUUID());
-    expect(response.status).toBe(500);
-    expect(response.body.errors?.[0]?.extensions).toMatchObject({ type: 'server_error', code: 'INTERNAL_ERROR', request_id: response.headers.get('x-request-id') });
+    expectGraphQLErrorEnvelope(response, { status: 500, type: 'server_error', code: 'INTERNAL_ERROR', param: null });
     expect(JSON.stringify(response.body)).not.toContain(FAILURE);
   });
 

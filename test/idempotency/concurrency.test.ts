@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
-import { type ErrorObject, type RestResponse, rest, runSql, waitUntil } from '../helpers/idempotency-http.ts';
-import { type GraphQLResponse, startTestServer, type TestServer } from '../helpers/server.ts';
+import { type ErrorEnvelope, expectErrorEnvelope, expectGraphQLErrorEnvelope, type GraphQLReply, type HttpReply, RestClient } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runSql } from '../helpers/sql.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 let server: TestServer;
 let databaseUrl: string;
@@ -13,21 +15,24 @@ const ingestMutation = `mutation ($sourceId: ID!, $input: IngestRecordInput!) {
   ingestRecord(sourceId: $sourceId, input: $input) { __typename ... on IngestRecordSuccess { record { id } } }
 }`;
 
-type RecordResponse = RestResponse<{ id?: number; error?: ErrorObject }>;
-type MutationResponse = GraphQLResponse<{ ingestRecord: { __typename: string; record?: { id: string } } }>;
+type RecordResponse = HttpReply<{ id?: number; error?: ErrorEnvelope }>;
+type MutationResponse = GraphQLReply<{ ingestRecord: { __typename: string; record?: { id: string } } }>;
+
+/** SPEC §7: the answer to a key whose first request still runs. */
+const IN_PROGRESS = { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_IN_PROGRESS', param: 'Idempotency-Key', retryable: true };
 
 function recordInput(text: string) {
   return { fields: [{ category: 'content', type: 'string', name: 'text', value: text }] };
 }
 
 async function createSource(): Promise<number> {
-  const response = await rest<{ id: number }>(server.url, 'POST', '/feedback-sources', { token, body: { name: `Source ${randomUUID()}` } });
+  const response = await new RestClient(server.url, token).post<{ id: number }>('/feedback-sources', { name: `Source ${randomUUID()}` });
   expect(response.status).toBe(201);
   return response.body.id;
 }
 
 function ingestRest(sourceId: number, key: string, text = 'Concurrent'): Promise<RecordResponse> {
-  return rest(server.url, 'POST', `/feedback-sources/${sourceId}/records`, { token, key, body: recordInput(text) });
+  return new RestClient(server.url, token).post(`/feedback-sources/${sourceId}/records`, recordInput(text), { key });
 }
 
 function ingestGraphQL(sourceId: number, key: string, text = 'Concurrent'): Promise<MutationResponse> {
@@ -106,8 +111,7 @@ describe(`${CONCURRENT} concurrent identical REST requests with one key`, () => 
         expect(response.headers.get('idempotency-replayed')).toBe('true');
         expect(response.text).toBe(original?.text);
       } else {
-        expect(response.status).toBe(409);
-        expect(response.body.error).toMatchObject({ type: 'conflict_error', code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryable: true });
+        expectErrorEnvelope(response, IN_PROGRESS);
       }
     }
   });
@@ -149,8 +153,7 @@ describe(`${CONCURRENT} concurrent identical GraphQL mutations with one key`, ()
         expect(response.headers.get('idempotency-replayed')).toBe('true');
         expect(response.body).toEqual(original?.body);
       } else {
-        expect(response.status).toBe(409);
-        expect(response.body.errors?.[0]?.extensions).toMatchObject({ type: 'conflict_error', code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryable: true });
+        expectGraphQLErrorEnvelope(response, IN_PROGRESS);
       }
     }
   });
@@ -166,8 +169,7 @@ describe('IDEMPOTENCY_KEY_IN_PROGRESS while the first request runs', () => {
 
     const retry = await ingestRest(sourceId, key);
 
-    expect(retry.status).toBe(409);
-    expect(retry.body.error).toMatchObject({ type: 'conflict_error', code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryable: true, request_id: retry.headers.get('x-request-id') });
+    expectErrorEnvelope(retry, IN_PROGRESS);
     expect(retry.headers.get('idempotency-key')).toBe(key);
     expect(retry.headers.get('idempotency-replayed')).toBeNull();
     expect((await first).status).toBe(201);
@@ -201,9 +203,8 @@ describe('IDEMPOTENCY_KEY_IN_PROGRESS while the first request runs', () => {
 
     const retry = await ingestGraphQL(sourceId, key);
 
-    expect(retry.status).toBe(409);
     expect(retry.body.data ?? null).toBeNull();
-    expect(retry.body.errors?.[0]?.extensions).toMatchObject({ type: 'conflict_error', code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryable: true });
+    expectGraphQLErrorEnvelope(retry, IN_PROGRESS);
     expect(retry.headers.get('idempotency-key')).toBe(key);
     expect((await first).body.data?.ingestRecord.__typename).toBe('IngestRecordSuccess');
     expect(await countRecords(sourceId)).toBe(1);
@@ -218,8 +219,7 @@ describe('IDEMPOTENCY_KEY_IN_PROGRESS while the first request runs', () => {
 
     const other = await ingestRest(sourceId, key, 'Other body');
 
-    expect(other.status).toBe(409);
-    expect(other.body.error).toMatchObject({ type: 'conflict_error', code: 'IDEMPOTENCY_KEY_IN_PROGRESS', retryable: true });
+    expectErrorEnvelope(other, IN_PROGRESS);
     await first;
     expect(await countRecords(sourceId)).toBe(1);
   });

@@ -4,9 +4,9 @@ import { IdempotencyKey } from '../../src/idempotency/idempotency-key.entity.ts'
 import { purgeExpiredKeys } from '../../src/idempotency/idempotency.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { type ErrorObject, rawRequest, rest, sleep } from '../helpers/idempotency-http.ts';
-import type { UnionMember } from '../helpers/payloads.ts';
-import { type GraphQLResponse, startTestServer, type TestServer } from '../helpers/server.ts';
+import { type ExpectedError, expectErrorEnvelope, expectGraphQLErrorEnvelope, type GraphQLReply, RestClient, type UnionMember } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { sleep } from '../helpers/wait.ts';
 
 let server: TestServer;
 let token: string;
@@ -32,11 +32,11 @@ function recordInput(text: string) {
   return { fields: [{ category: 'content', type: 'string', name: 'text', value: text }] };
 }
 
-function mutate(query: string, variables: Record<string, unknown>, key?: string, as = token, on = server): Promise<GraphQLResponse<Mutation>> {
+function mutate(query: string, variables: Record<string, unknown>, key?: string, as = token, on = server): Promise<GraphQLReply<Mutation>> {
   return on.graphql<Mutation>(query, variables, as, key === undefined ? {} : { 'idempotency-key': key });
 }
 
-function ingest(sourceId: string, text: string, key?: string, as = token, on = server): Promise<GraphQLResponse<Mutation>> {
+function ingest(sourceId: string, text: string, key?: string, as = token, on = server): Promise<GraphQLReply<Mutation>> {
   return mutate(ingestMutation, { sourceId, input: recordInput(text) }, key, as, on);
 }
 
@@ -55,12 +55,11 @@ function countSources(name: string): Promise<number> {
   return server.orm.em.fork().count(FeedbackSource, { name });
 }
 
-/** The single GraphQL error of a request-level failure, with its HTTP status. */
-function expectRequestError(response: GraphQLResponse, status: number, type: string, code: string, retryable = false): void {
-  expect(response.status).toBe(status);
+/** The single GraphQL error of a request-level failure, with the HTTP status of its type. */
+function expectRequestError(response: GraphQLReply<unknown>, expected: ExpectedError): void {
   expect(response.body.data ?? null).toBeNull();
   expect(response.body.errors).toHaveLength(1);
-  expect(response.body.errors?.[0]?.extensions).toMatchObject({ type, code, retryable, request_id: response.headers.get('x-request-id') });
+  expectGraphQLErrorEnvelope(response, expected);
 }
 
 beforeAll(async () => {
@@ -175,11 +174,11 @@ describe('Idempotency-Key echo', () => {
 describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
   it('answers 409 IDEMPOTENCY_KEY_REUSE when the key was used on a REST endpoint, ingesting nothing', async () => {
     const key = randomUUID();
-    const person = await rest(server.url, 'PUT', '/people', { token, key, body: { email: `${randomUUID()}@northwind.example` } });
+    const person = await new RestClient(server.url, token).put('/people', { email: `${randomUUID()}@northwind.example` }, { key });
     expect(person.status).toBe(201);
     const sourceId = await createSource();
     const response = await ingest(sourceId, 'After REST', key);
-    expectRequestError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_REUSE');
+    expectRequestError(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_REUSE', param: 'Idempotency-Key' });
     expect(response.headers.get('idempotency-replayed')).toBeNull();
     expect(await countRecords(sourceId)).toBe(0);
   });
@@ -187,9 +186,8 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
   it('answers 409 IDEMPOTENCY_KEY_REUSE on REST when the key was used by a GraphQL mutation', async () => {
     const key = randomUUID();
     await ingest(await createSource(), 'GraphQL first', key);
-    const response = await rest<{ error: ErrorObject }>(server.url, 'PUT', '/people', { token, key, body: { email: `${randomUUID()}@northwind.example` } });
-    expect(response.status).toBe(409);
-    expect(response.body.error).toMatchObject({ type: 'conflict_error', code: 'IDEMPOTENCY_KEY_REUSE', retryable: false });
+    const response = await new RestClient(server.url, token).put('/people', { email: `${randomUUID()}@northwind.example` }, { key });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_REUSE', param: 'Idempotency-Key' });
   });
 
   it('answers 409 IDEMPOTENCY_KEY_MISMATCH to the same key with other variables, ingesting nothing more', async () => {
@@ -197,7 +195,7 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
     const key = randomUUID();
     await ingest(sourceId, 'Original', key);
     const response = await ingest(sourceId, 'Changed', key);
-    expectRequestError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_MISMATCH');
+    expectRequestError(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_MISMATCH', param: 'Idempotency-Key' });
     expect(response.headers.get('idempotency-replayed')).toBeNull();
     expect(await countRecords(sourceId)).toBe(1);
   });
@@ -207,7 +205,7 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
     await ingest(await createSource(), 'Ingested', key);
     const name = `Never created ${randomUUID()}`;
     const response = await mutate(createSourceMutation, { input: { name } }, key);
-    expectRequestError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_MISMATCH');
+    expectRequestError(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_MISMATCH', param: 'Idempotency-Key' });
     expect(await countSources(name)).toBe(0);
   });
 });
@@ -303,21 +301,14 @@ describe('INVALID_IDEMPOTENCY_KEY', () => {
   it('answers 400 INVALID_IDEMPOTENCY_KEY for a key of 256 characters and ingests nothing', async () => {
     const sourceId = await createSource();
     const response = await ingest(sourceId, 'Long key', 'k'.repeat(256));
-    expectRequestError(response, 400, 'validation_error', 'INVALID_IDEMPOTENCY_KEY');
+    expectRequestError(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
     expect(await countRecords(sourceId)).toBe(0);
   });
 
   it('answers 400 INVALID_IDEMPOTENCY_KEY for a key with a non-ASCII character and ingests nothing', async () => {
     const sourceId = await createSource();
-    const response = await rawRequest(
-      server.url,
-      'POST',
-      '/graphql',
-      { 'x-api-token': token, 'idempotency-key': 'clé-1', accept: 'application/graphql-response+json' },
-      { query: ingestMutation, variables: { sourceId, input: recordInput('Accent') } },
-    );
-    expect(response.status).toBe(400);
-    expect(response.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', retryable: false }) })]);
+    const response = await ingest(sourceId, 'Accent', 'clé-1');
+    expectRequestError(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
     expect(await countRecords(sourceId)).toBe(0);
   });
 });
@@ -326,7 +317,7 @@ describe('expiry after IDEMPOTENCY_TTL_SECONDS', () => {
   let shortLived: TestServer;
   let shortToken: string;
   // Keys used before the one wait of this block; they have expired when the tests run.
-  let expiring: { sourceId: string; key: string; response: GraphQLResponse<Mutation> };
+  let expiring: { sourceId: string; key: string; response: GraphQLReply<Mutation> };
   const purgedKey = randomUUID();
 
   beforeAll(async () => {

@@ -5,8 +5,9 @@ import { purgeExpiredKeys } from '../../src/idempotency/idempotency.ts';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
-import { type ErrorObject, rawRequest, type RestOptions, type RestResponse, rest, sleep } from '../helpers/idempotency-http.ts';
+import { type ErrorEnvelope, expectErrorEnvelope, type HttpReply, RestClient, type RestRequest } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { sleep } from '../helpers/wait.ts';
 
 let server: TestServer;
 let token: string;
@@ -14,7 +15,7 @@ let otherOrgToken: string;
 
 /** Any response body: a resource, or an error envelope. */
 interface Body {
-  error?: ErrorObject;
+  error?: ErrorEnvelope;
 }
 
 interface RecordBody extends Body {
@@ -33,17 +34,17 @@ function recordInput(text: string, extra: Record<string, unknown> = {}) {
   return { fields: [{ category: 'content', type: 'string', name: 'text', value: text }], ...extra };
 }
 
-function send<T extends Body = Body>(method: string, path: string, options: RestOptions = {}, on: TestServer = server): Promise<RestResponse<T>> {
-  return rest<T>(on.url, method, path, { token, ...options });
+function send<T extends Body = Body>(method: string, path: string, options: RestRequest = {}, on: TestServer = server): Promise<HttpReply<T>> {
+  return new RestClient(on.url, token).send<T>(method, path, options);
 }
 
 async function createSource(as = token, on = server): Promise<number> {
-  const response = await rest<{ id: number }>(on.url, 'POST', '/feedback-sources', { token: as, body: { name: `Source ${randomUUID()}` } });
+  const response = await new RestClient(on.url, as).post<{ id: number }>('/feedback-sources', { name: `Source ${randomUUID()}` });
   expect(response.status).toBe(201);
   return response.body.id;
 }
 
-async function ingest(sourceId: number, options: RestOptions, on = server): Promise<RestResponse<RecordBody>> {
+async function ingest(sourceId: number, options: RestRequest, on = server): Promise<HttpReply<RecordBody>> {
   return await send<RecordBody>('POST', `/feedback-sources/${sourceId}/records`, options, on);
 }
 
@@ -53,12 +54,6 @@ function countRecords(sourceId: number, on = server): Promise<number> {
 
 function countPeople(email: string): Promise<number> {
   return server.orm.em.fork().count(Person, { email });
-}
-
-function expectError(response: RestResponse<Body>, status: number, type: string, code: string, retryable = false): void {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-  expect(response.body.error).toMatchObject({ type, code, retryable, request_id: response.headers.get('x-request-id') });
 }
 
 beforeAll(async () => {
@@ -72,7 +67,7 @@ afterAll(() => server.close());
 describe('POST /feedback-sources/{id}/records with an Idempotency-Key', () => {
   it('ingests the record and answers 201 without Idempotency-Replayed the first time', async () => {
     const sourceId = await createSource();
-    const response = await ingest(sourceId, { key: randomUUID(), body: recordInput('First time') });
+    const response = await ingest(sourceId, { key: randomUUID(), json: recordInput('First time') });
     expect(response.status).toBe(201);
     expect(response.headers.get('idempotency-replayed')).toBeNull();
     expect(response.body).toMatchObject({ source_id: sourceId, fields: [{ name: 'text', value: 'First time' }] });
@@ -82,8 +77,8 @@ describe('POST /feedback-sources/{id}/records with an Idempotency-Key', () => {
   it('replays the stored 201 and body with Idempotency-Replayed: true to the same request, ingesting nothing more', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    const first = await ingest(sourceId, { key, body: recordInput('Replayed') });
-    const retry = await ingest(sourceId, { key, body: recordInput('Replayed') });
+    const first = await ingest(sourceId, { key, json: recordInput('Replayed') });
+    const retry = await ingest(sourceId, { key, json: recordInput('Replayed') });
     expect(first.status).toBe(201);
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
@@ -95,8 +90,8 @@ describe('POST /feedback-sources/{id}/records with an Idempotency-Key', () => {
   it('replays to a retry whose JSON has the same keys in another order', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    const first = await ingest(sourceId, { key, body: { external_id: 'order-1', fields: [{ category: 'content', type: 'string', name: 'text', value: 'Order' }] } });
-    const retry = await ingest(sourceId, { key, body: { fields: [{ value: 'Order', name: 'text', type: 'string', category: 'content' }], external_id: 'order-1' } });
+    const first = await ingest(sourceId, { key, json: { external_id: 'order-1', fields: [{ category: 'content', type: 'string', name: 'text', value: 'Order' }] } });
+    const retry = await ingest(sourceId, { key, json: { fields: [{ value: 'Order', name: 'text', type: 'string', category: 'content' }], external_id: 'order-1' } });
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
     expect(retry.text).toBe(first.text);
@@ -105,8 +100,8 @@ describe('POST /feedback-sources/{id}/records with an Idempotency-Key', () => {
 
   it('runs every request without an Idempotency-Key', async () => {
     const sourceId = await createSource();
-    const first = await ingest(sourceId, { body: recordInput('No key') });
-    const second = await ingest(sourceId, { body: recordInput('No key') });
+    const first = await ingest(sourceId, { json: recordInput('No key') });
+    const second = await ingest(sourceId, { json: recordInput('No key') });
     expect([first.status, second.status]).toEqual([201, 201]);
     expect(second.headers.get('idempotency-replayed')).toBeNull();
     expect(second.body.id).not.toBe(first.body.id);
@@ -118,8 +113,8 @@ describe('PUT /people with an Idempotency-Key', () => {
   it('replays the 201 of the request that created the person, although a new run would answer 200', async () => {
     const key = randomUUID();
     const email = `${randomUUID()}@northwind.example`;
-    const first = await send<PersonBody>('PUT', '/people', { key, body: { email, first_name: 'María' } });
-    const retry = await send<PersonBody>('PUT', '/people', { key, body: { email, first_name: 'María' } });
+    const first = await send<PersonBody>('PUT', '/people', { key, json: { email, first_name: 'María' } });
+    const retry = await send<PersonBody>('PUT', '/people', { key, json: { email, first_name: 'María' } });
     expect(first.status).toBe(201);
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
@@ -130,10 +125,10 @@ describe('PUT /people with an Idempotency-Key', () => {
   it('does not run the upsert again on a replay: a change made in between stays', async () => {
     const key = randomUUID();
     const email = `${randomUUID()}@northwind.example`;
-    await send('PUT', '/people', { key, body: { email, first_name: 'Before' } });
-    const update = await send('PUT', '/people', { body: { email, first_name: 'Changed in between' } });
+    await send('PUT', '/people', { key, json: { email, first_name: 'Before' } });
+    const update = await send('PUT', '/people', { json: { email, first_name: 'Changed in between' } });
     expect(update.status).toBe(200);
-    const retry = await send<PersonBody>('PUT', '/people', { key, body: { email, first_name: 'Before' } });
+    const retry = await send<PersonBody>('PUT', '/people', { key, json: { email, first_name: 'Before' } });
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
     const stored = await server.orm.em.fork().findOneOrFail(Person, { email });
     expect(stored.firstName).toBe('Changed in between');
@@ -142,7 +137,7 @@ describe('PUT /people with an Idempotency-Key', () => {
 
 describe('DELETE with an Idempotency-Key', () => {
   it('replays the 200 { id, deleted: true } of DELETE /people/{id}, although the person is gone', async () => {
-    const person = await send<PersonBody>('PUT', '/people', { body: { email: `${randomUUID()}@northwind.example` } });
+    const person = await send<PersonBody>('PUT', '/people', { json: { email: `${randomUUID()}@northwind.example` } });
     const key = randomUUID();
     const first = await send('DELETE', `/people/${person.body.id}`, { key });
     const retry = await send('DELETE', `/people/${person.body.id}`, { key });
@@ -155,7 +150,7 @@ describe('DELETE with an Idempotency-Key', () => {
 
   it('replays the 200 of DELETE /feedback-sources/{id}/records/{record_id}, although the record is gone', async () => {
     const sourceId = await createSource();
-    const record = await ingest(sourceId, { body: recordInput('To delete') });
+    const record = await ingest(sourceId, { json: recordInput('To delete') });
     const key = randomUUID();
     const first = await send('DELETE', `/feedback-sources/${sourceId}/records/${record.body.id}`, { key });
     const retry = await send('DELETE', `/feedback-sources/${sourceId}/records/${record.body.id}`, { key });
@@ -168,10 +163,10 @@ describe('DELETE with an Idempotency-Key', () => {
 
   it('answers 404 RECORD_NOT_FOUND, not a replay, to a second DELETE of the record with another key', async () => {
     const sourceId = await createSource();
-    const record = await ingest(sourceId, { body: recordInput('Deleted twice') });
+    const record = await ingest(sourceId, { json: recordInput('Deleted twice') });
     await send('DELETE', `/feedback-sources/${sourceId}/records/${record.body.id}`, { key: randomUUID() });
     const second = await send('DELETE', `/feedback-sources/${sourceId}/records/${record.body.id}`, { key: randomUUID() });
-    expectError(second, 404, 'not_found_error', 'RECORD_NOT_FOUND');
+    expectErrorEnvelope(second, { status: 404, type: 'not_found_error', code: 'RECORD_NOT_FOUND', param: 'record_id' });
     expect(second.headers.get('idempotency-replayed')).toBeNull();
   });
 });
@@ -179,7 +174,7 @@ describe('DELETE with an Idempotency-Key', () => {
 describe('Idempotency-Key echo', () => {
   it('echoes the key on the first 201', async () => {
     const key = randomUUID();
-    const response = await ingest(await createSource(), { key, body: recordInput('Echo') });
+    const response = await ingest(await createSource(), { key, json: recordInput('Echo') });
     expect(response.status).toBe(201);
     expect(response.headers.get('idempotency-key')).toBe(key);
   });
@@ -187,51 +182,51 @@ describe('Idempotency-Key echo', () => {
   it('echoes the key on a replay', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    await ingest(sourceId, { key, body: recordInput('Echo replay') });
-    const retry = await ingest(sourceId, { key, body: recordInput('Echo replay') });
+    await ingest(sourceId, { key, json: recordInput('Echo replay') });
+    const retry = await ingest(sourceId, { key, json: recordInput('Echo replay') });
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
     expect(retry.headers.get('idempotency-key')).toBe(key);
   });
 
   it('echoes the key on a 400 validation error', async () => {
     const key = randomUUID();
-    const response = await ingest(await createSource(), { key, body: { fields: [] } });
+    const response = await ingest(await createSource(), { key, json: { fields: [] } });
     expect(response.status).toBe(400);
     expect(response.headers.get('idempotency-key')).toBe(key);
   });
 
   it('echoes the key on a 404 FEEDBACK_SOURCE_NOT_FOUND', async () => {
     const key = randomUUID();
-    const response = await ingest(987654, { key, body: recordInput('Nowhere') });
-    expectError(response, 404, 'not_found_error', 'FEEDBACK_SOURCE_NOT_FOUND');
+    const response = await ingest(987654, { key, json: recordInput('Nowhere') });
+    expectErrorEnvelope(response, { status: 404, type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id' });
     expect(response.headers.get('idempotency-key')).toBe(key);
   });
 
   it('echoes the key on a 409 IDEMPOTENCY_KEY_MISMATCH', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    await ingest(sourceId, { key, body: recordInput('One body') });
-    const response = await ingest(sourceId, { key, body: recordInput('Another body') });
+    await ingest(sourceId, { key, json: recordInput('One body') });
+    const response = await ingest(sourceId, { key, json: recordInput('Another body') });
     expect(response.status).toBe(409);
     expect(response.headers.get('idempotency-key')).toBe(key);
   });
 
   it('echoes the key on a 401 API_TOKEN_MISSING', async () => {
     const key = randomUUID();
-    const response = await rest<Body>(server.url, 'POST', '/feedback-sources/1/records', { key, body: recordInput('No token') });
-    expectError(response, 401, 'authentication_error', 'API_TOKEN_MISSING');
+    const response = await new RestClient(server.url).post<Body>('/feedback-sources/1/records', recordInput('No token'), { key });
+    expectErrorEnvelope(response, { status: 401, type: 'authentication_error', code: 'API_TOKEN_MISSING', param: null });
     expect(response.headers.get('idempotency-key')).toBe(key);
   });
 
   it('echoes the key on a 400 INVALID_IDEMPOTENCY_KEY for a key of 256 characters', async () => {
     const key = 'k'.repeat(256);
-    const response = await ingest(await createSource(), { key, body: recordInput('Too long key') });
+    const response = await ingest(await createSource(), { key, json: recordInput('Too long key') });
     expect(response.status).toBe(400);
     expect(response.headers.get('idempotency-key')).toBe(key);
   });
 
   it('sends no Idempotency-Key header when the request sent none', async () => {
-    const response = await ingest(await createSource(), { body: recordInput('No key sent') });
+    const response = await ingest(await createSource(), { json: recordInput('No key sent') });
     expect(response.status).toBe(201);
     expect(response.headers.get('idempotency-key')).toBeNull();
   });
@@ -241,9 +236,9 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
   it('answers 409 IDEMPOTENCY_KEY_REUSE when the key was used on another path, ingesting nothing', async () => {
     const [first, second] = [await createSource(), await createSource()];
     const key = randomUUID();
-    await ingest(first, { key, body: recordInput('Path one') });
-    const response = await ingest(second, { key, body: recordInput('Path one') });
-    expectError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_REUSE');
+    await ingest(first, { key, json: recordInput('Path one') });
+    const response = await ingest(second, { key, json: recordInput('Path one') });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_REUSE', param: 'Idempotency-Key' });
     expect(response.headers.get('idempotency-replayed')).toBeNull();
     expect(await countRecords(second)).toBe(0);
   });
@@ -251,28 +246,28 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
   it('answers 409 IDEMPOTENCY_KEY_REUSE when the key was used with another method on the same path, deleting nothing', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    const renamed = await send('PATCH', `/feedback-sources/${sourceId}`, { key, body: { description: 'Patched' } });
+    const renamed = await send('PATCH', `/feedback-sources/${sourceId}`, { key, json: { description: 'Patched' } });
     expect(renamed.status).toBe(200);
     const response = await send('DELETE', `/feedback-sources/${sourceId}`, { key });
-    expectError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_REUSE');
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_REUSE', param: 'Idempotency-Key' });
     expect(await server.orm.em.fork().count(FeedbackSource, { id: sourceId })).toBe(1);
   });
 
   it('answers 409 IDEMPOTENCY_KEY_REUSE when a PUT /people key comes back on POST records', async () => {
     const key = randomUUID();
-    await send('PUT', '/people', { key, body: { email: `${randomUUID()}@northwind.example` } });
+    await send('PUT', '/people', { key, json: { email: `${randomUUID()}@northwind.example` } });
     const sourceId = await createSource();
-    const response = await ingest(sourceId, { key, body: recordInput('Other endpoint') });
-    expectError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_REUSE');
+    const response = await ingest(sourceId, { key, json: recordInput('Other endpoint') });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_REUSE', param: 'Idempotency-Key' });
     expect(await countRecords(sourceId)).toBe(0);
   });
 
   it('answers 409 IDEMPOTENCY_KEY_MISMATCH to the same key and endpoint with another body, ingesting nothing more', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    await ingest(sourceId, { key, body: recordInput('Original') });
-    const response = await ingest(sourceId, { key, body: recordInput('Changed') });
-    expectError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_MISMATCH');
+    await ingest(sourceId, { key, json: recordInput('Original') });
+    const response = await ingest(sourceId, { key, json: recordInput('Changed') });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_MISMATCH', param: 'Idempotency-Key' });
     expect(response.headers.get('idempotency-replayed')).toBeNull();
     expect(await countRecords(sourceId)).toBe(1);
   });
@@ -280,9 +275,9 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
   it('answers 409 IDEMPOTENCY_KEY_MISMATCH to the same key on PUT /people with another body, changing nothing', async () => {
     const key = randomUUID();
     const email = `${randomUUID()}@northwind.example`;
-    await send('PUT', '/people', { key, body: { email, first_name: 'Kept' } });
-    const response = await send('PUT', '/people', { key, body: { email, first_name: 'Overwritten' } });
-    expectError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_MISMATCH');
+    await send('PUT', '/people', { key, json: { email, first_name: 'Kept' } });
+    const response = await send('PUT', '/people', { key, json: { email, first_name: 'Overwritten' } });
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_MISMATCH', param: 'Idempotency-Key' });
     const stored = await server.orm.em.fork().findOneOrFail(Person, { email });
     expect(stored.firstName).toBe('Kept');
   });
@@ -293,7 +288,7 @@ describe('IDEMPOTENCY_KEY_REUSE and IDEMPOTENCY_KEY_MISMATCH', () => {
     const deleted = await send('DELETE', `/feedback-sources/${sourceId}`, { key });
     expect(deleted.status).toBe(200);
     const response = await send('DELETE', `/feedback-sources/${sourceId}?cascade=true`, { key });
-    expectError(response, 409, 'conflict_error', 'IDEMPOTENCY_KEY_MISMATCH');
+    expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_MISMATCH', param: 'Idempotency-Key' });
   });
 });
 
@@ -301,9 +296,9 @@ describe('a failed request does not consume the key', () => {
   it('accepts a corrected body with the same key after a 400, and ingests it', async () => {
     const sourceId = await createSource();
     const key = randomUUID();
-    const failed = await ingest(sourceId, { key, body: { fields: [{ category: 'content', type: 'integer', name: 'score', value: 'ten' }] } });
-    expectError(failed, 400, 'validation_error', 'INVALID_FIELD_VALUE');
-    const corrected = await ingest(sourceId, { key, body: { fields: [{ category: 'content', type: 'integer', name: 'score', value: 10 }] } });
+    const failed = await ingest(sourceId, { key, json: { fields: [{ category: 'content', type: 'integer', name: 'score', value: 'ten' }] } });
+    expectErrorEnvelope(failed, { status: 400, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'fields[0].value' });
+    const corrected = await ingest(sourceId, { key, json: { fields: [{ category: 'content', type: 'integer', name: 'score', value: 10 }] } });
     expect(corrected.status).toBe(201);
     expect(corrected.headers.get('idempotency-replayed')).toBeNull();
     expect(await countRecords(sourceId)).toBe(1);
@@ -311,12 +306,12 @@ describe('a failed request does not consume the key', () => {
 
   it('runs the same request again after a 409 DUPLICATE_EXTERNAL_ID: it succeeds once the duplicate is gone', async () => {
     const sourceId = await createSource();
-    const existing = await ingest(sourceId, { body: recordInput('Existing', { external_id: 'zendesk-48213' }) });
+    const existing = await ingest(sourceId, { json: recordInput('Existing', { external_id: 'zendesk-48213' }) });
     const key = randomUUID();
-    const failed = await ingest(sourceId, { key, body: recordInput('Retried', { external_id: 'zendesk-48213' }) });
-    expectError(failed, 409, 'conflict_error', 'DUPLICATE_EXTERNAL_ID');
+    const failed = await ingest(sourceId, { key, json: recordInput('Retried', { external_id: 'zendesk-48213' }) });
+    expectErrorEnvelope(failed, { status: 409, type: 'conflict_error', code: 'DUPLICATE_EXTERNAL_ID', param: 'external_id' });
     await send('DELETE', `/feedback-sources/${sourceId}/records/${existing.body.id}`);
-    const retry = await ingest(sourceId, { key, body: recordInput('Retried', { external_id: 'zendesk-48213' }) });
+    const retry = await ingest(sourceId, { key, json: recordInput('Retried', { external_id: 'zendesk-48213' }) });
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotency-replayed')).toBeNull();
     expect(retry.body).toMatchObject({ external_id: 'zendesk-48213', fields: [{ name: 'text', value: 'Retried' }] });
@@ -325,10 +320,10 @@ describe('a failed request does not consume the key', () => {
   it('runs the same request again after a 400: the same error, not a replay', async () => {
     const key = randomUUID();
     const body = { email: `${randomUUID()}@northwind.example`, phone: '+1 415 555 0123' };
-    const first = await send('PUT', '/people', { key, body });
-    const second = await send('PUT', '/people', { key, body });
-    expectError(first, 400, 'validation_error', 'INVALID_PHONE_NUMBER');
-    expectError(second, 400, 'validation_error', 'INVALID_PHONE_NUMBER');
+    const first = await send('PUT', '/people', { key, json: body });
+    const second = await send('PUT', '/people', { key, json: body });
+    expectErrorEnvelope(first, { status: 400, type: 'validation_error', code: 'INVALID_PHONE_NUMBER', param: 'phone' });
+    expectErrorEnvelope(second, { status: 400, type: 'validation_error', code: 'INVALID_PHONE_NUMBER', param: 'phone' });
     expect(second.headers.get('idempotency-replayed')).toBeNull();
     expect(second.body.error?.request_id).not.toBe(first.body.error?.request_id);
   });
@@ -336,18 +331,18 @@ describe('a failed request does not consume the key', () => {
   it('accepts a corrected PUT /people with the same key after a 400 INVALID_PHONE_NUMBER, and creates the person', async () => {
     const key = randomUUID();
     const email = `${randomUUID()}@northwind.example`;
-    const failed = await send('PUT', '/people', { key, body: { email, phone: '0034 912 345 678' } });
-    expectError(failed, 400, 'validation_error', 'INVALID_PHONE_NUMBER');
-    const corrected = await send('PUT', '/people', { key, body: { email, phone: '+34912345678' } });
+    const failed = await send('PUT', '/people', { key, json: { email, phone: '0034 912 345 678' } });
+    expectErrorEnvelope(failed, { status: 400, type: 'validation_error', code: 'INVALID_PHONE_NUMBER', param: 'phone' });
+    const corrected = await send('PUT', '/people', { key, json: { email, phone: '+34912345678' } });
     expect(corrected.status).toBe(201);
     expect(await countPeople(email)).toBe(1);
   });
 
   it('lets a key that failed with 404 on one path serve a DELETE on another', async () => {
-    const person = await send<PersonBody>('PUT', '/people', { body: { email: `${randomUUID()}@northwind.example` } });
+    const person = await send<PersonBody>('PUT', '/people', { json: { email: `${randomUUID()}@northwind.example` } });
     const key = randomUUID();
     const missing = await send('DELETE', '/people/987654', { key });
-    expectError(missing, 404, 'not_found_error', 'PERSON_NOT_FOUND');
+    expectErrorEnvelope(missing, { status: 404, type: 'not_found_error', code: 'PERSON_NOT_FOUND', param: 'id' });
     const response = await send('DELETE', `/people/${person.body.id}`, { key });
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ id: person.body.id, deleted: true });
@@ -359,8 +354,8 @@ describe('keys belong to the organization', () => {
     const key = randomUUID();
     const ours = await createSource();
     const theirs = await createSource(otherOrgToken);
-    await ingest(ours, { key, body: recordInput('Ours') });
-    const response = await ingest(theirs, { key, token: otherOrgToken, body: recordInput('Theirs') });
+    await ingest(ours, { key, json: recordInput('Ours') });
+    const response = await ingest(theirs, { key, token: otherOrgToken, json: recordInput('Theirs') });
     expect(response.status).toBe(201);
     expect(response.headers.get('idempotency-replayed')).toBeNull();
     expect(await countRecords(theirs)).toBe(1);
@@ -369,8 +364,8 @@ describe('keys belong to the organization', () => {
   it("runs another organization's request with the same key, path and body instead of replaying the first one's response", async () => {
     const key = randomUUID();
     const email = `${randomUUID()}@northwind.example`;
-    const ours = await send<PersonBody>('PUT', '/people', { key, body: { email } });
-    const theirs = await send<PersonBody>('PUT', '/people', { key, token: otherOrgToken, body: { email } });
+    const ours = await send<PersonBody>('PUT', '/people', { key, json: { email } });
+    const theirs = await send<PersonBody>('PUT', '/people', { key, token: otherOrgToken, json: { email } });
     expect(ours.status).toBe(201);
     expect(theirs.status).toBe(201);
     expect(theirs.headers.get('idempotency-replayed')).toBeNull();
@@ -381,9 +376,9 @@ describe('keys belong to the organization', () => {
   it("still replays the first organization's response after another organization used its key", async () => {
     const key = randomUUID();
     const ours = await createSource();
-    const first = await ingest(ours, { key, body: recordInput('Ours again') });
-    await ingest(await createSource(otherOrgToken), { key, token: otherOrgToken, body: recordInput('Theirs again') });
-    const retry = await ingest(ours, { key, body: recordInput('Ours again') });
+    const first = await ingest(ours, { key, json: recordInput('Ours again') });
+    await ingest(await createSource(otherOrgToken), { key, token: otherOrgToken, json: recordInput('Theirs again') });
+    const retry = await ingest(ours, { key, json: recordInput('Ours again') });
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
     expect(retry.text).toBe(first.text);
   });
@@ -392,8 +387,8 @@ describe('keys belong to the organization', () => {
 describe('INVALID_IDEMPOTENCY_KEY', () => {
   it('answers 400 INVALID_IDEMPOTENCY_KEY for a key of 256 characters and ingests nothing', async () => {
     const sourceId = await createSource();
-    const response = await ingest(sourceId, { key: 'k'.repeat(256), body: recordInput('Long key') });
-    expectError(response, 400, 'validation_error', 'INVALID_IDEMPOTENCY_KEY');
+    const response = await ingest(sourceId, { key: 'k'.repeat(256), json: recordInput('Long key') });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
     expect(await countRecords(sourceId)).toBe(0);
   });
 
@@ -401,32 +396,30 @@ describe('INVALID_IDEMPOTENCY_KEY', () => {
     const sourceId = await createSource();
     const key = `k${' !~'.repeat(84)}nd`;
     expect(key).toHaveLength(255);
-    const first = await ingest(sourceId, { key, body: recordInput('Longest key') });
-    const retry = await ingest(sourceId, { key, body: recordInput('Longest key') });
+    const first = await ingest(sourceId, { key, json: recordInput('Longest key') });
+    const retry = await ingest(sourceId, { key, json: recordInput('Longest key') });
     expect(first.status).toBe(201);
     expect(retry.headers.get('idempotency-replayed')).toBe('true');
   });
 
   it('answers 400 INVALID_IDEMPOTENCY_KEY for a key with a non-ASCII character and ingests nothing', async () => {
     const sourceId = await createSource();
-    const response = await rawRequest(server.url, 'POST', `/v3/rest/feedback-sources/${sourceId}/records`, { 'x-api-token': token, 'idempotency-key': 'clé-1' }, recordInput('Accent'));
-    expect(response.status).toBe(400);
-    expect(response.body.error).toMatchObject({ type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', retryable: false });
+    const response = await ingest(sourceId, { key: 'clé-1', json: recordInput('Accent') });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
     expect(await countRecords(sourceId)).toBe(0);
   });
 
   it('answers 400 INVALID_IDEMPOTENCY_KEY for an empty key and ingests nothing', async () => {
     const sourceId = await createSource();
-    const response = await rawRequest(server.url, 'POST', `/v3/rest/feedback-sources/${sourceId}/records`, { 'x-api-token': token, 'idempotency-key': '' }, recordInput('Empty key'));
-    expect(response.status).toBe(400);
-    expect(response.body.error).toMatchObject({ type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', retryable: false });
+    const response = await ingest(sourceId, { key: '', json: recordInput('Empty key') });
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
     expect(await countRecords(sourceId)).toBe(0);
   });
 
   it('answers 400 INVALID_IDEMPOTENCY_KEY on DELETE and deletes nothing', async () => {
-    const person = await send<PersonBody>('PUT', '/people', { body: { email: `${randomUUID()}@northwind.example` } });
+    const person = await send<PersonBody>('PUT', '/people', { json: { email: `${randomUUID()}@northwind.example` } });
     const response = await send('DELETE', `/people/${person.body.id}`, { key: 'k'.repeat(256) });
-    expectError(response, 400, 'validation_error', 'INVALID_IDEMPOTENCY_KEY');
+    expectErrorEnvelope(response, { status: 400, type: 'validation_error', code: 'INVALID_IDEMPOTENCY_KEY', param: 'Idempotency-Key' });
     expect(await server.orm.em.fork().count(Person, { id: person.body.id })).toBe(1);
   });
 });
@@ -435,11 +428,11 @@ describe('expiry after IDEMPOTENCY_TTL_SECONDS', () => {
   let shortLived: TestServer;
   let shortToken: string;
   // Keys used before the one wait of this block; they have expired when the tests run.
-  let expiring: { sourceId: number; key: string; response: RestResponse<RecordBody> };
+  let expiring: { sourceId: number; key: string; response: HttpReply<RecordBody> };
   const otherEndpointKey = randomUUID();
   const purgedKey = randomUUID();
 
-  const ingestShort = (sourceId: number, key: string, text: string) => ingest(sourceId, { key, token: shortToken, body: recordInput(text) }, shortLived);
+  const ingestShort = (sourceId: number, key: string, text: string) => ingest(sourceId, { key, token: shortToken, json: recordInput(text) }, shortLived);
 
   beforeAll(async () => {
     shortLived = await startTestServer({ IDEMPOTENCY_TTL_SECONDS: '1' });
@@ -464,7 +457,7 @@ describe('expiry after IDEMPOTENCY_TTL_SECONDS', () => {
   });
 
   it('accepts an expired key on another endpoint', async () => {
-    const response = await rest(shortLived.url, 'PUT', '/people', { key: otherEndpointKey, token: shortToken, body: { email: `${randomUUID()}@northwind.example` } });
+    const response = await new RestClient(shortLived.url, shortToken).put('/people', { email: `${randomUUID()}@northwind.example` }, { key: otherEndpointKey });
     expect(response.status).toBe(201);
   });
 

@@ -3,9 +3,11 @@ import { connectOrm } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
 import { runWorker, type StreamedWrite, sendWrite, type WriteAnswer } from '../helpers/crash-writes.ts';
-import { runSql, sleep } from '../helpers/idempotency-http.ts';
+import { RestClient } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { createDatabase } from '../helpers/server.ts';
+import { runSql } from '../helpers/sql.ts';
+import { sleep } from '../helpers/wait.ts';
 
 // SPEC §7 and §10, README "Durability": a 2xx means committed, and a write and its stored
 // idempotent response commit together, so after a crash a retry with the same key writes exactly once.
@@ -53,13 +55,7 @@ beforeAll(async () => {
   }
 
   first = await startServerProcess(env);
-  const created = await fetch(`${first.url}/v3/rest/feedback-sources`, {
-    method: 'POST',
-    headers: { 'x-api-token': token, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'Zendesk Support Tickets', type: 'support_tickets' }),
-  });
-  expect(created.status).toBe(201);
-  sourceId = String(((await created.json()) as { id: number }).id);
+  sourceId = String((await new RestClient(first.url, token).createSource({ name: 'Zendesk Support Tickets', type: 'support_tickets' })).id);
 
   let killed = false;
   const base = first.url;

@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectOrm, migrate } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
-import { type ErrorObject, rest, runSql, sleep } from '../helpers/idempotency-http.ts';
+import { type ErrorEnvelope, PUBLIC_URL, RestClient, send as sendHttp } from '../helpers/http.ts';
 import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
-import { PUBLIC_URL } from '../helpers/server.ts';
+import { runSql } from '../helpers/sql.ts';
+import { sleep } from '../helpers/wait.ts';
 
 /**
  * SPEC §5: a database that stops answering is an outage, not a hang. PostgreSQL is frozen (SIGSTOP,
@@ -37,7 +38,7 @@ type Kind =
 
 interface GraphQLBody {
   data?: Record<string, { __typename?: string; id?: string } | null> | null;
-  errors?: { message: string; extensions?: Partial<ErrorObject> & { http?: unknown } }[];
+  errors?: { message: string; extensions?: Partial<ErrorEnvelope> & { http?: unknown } }[];
 }
 
 interface Exchange {
@@ -48,7 +49,7 @@ interface Exchange {
   /** 0 when no answer came (connection error, or cut off after three times the allowed time). */
   status: number;
   requestId: string | null;
-  body: Record<string, unknown> & GraphQLBody & { error?: ErrorObject };
+  body: Record<string, unknown> & GraphQLBody & { error?: ErrorEnvelope };
   /** The external_ids of the records the request asked to ingest, in order. */
   externalIds: string[];
 }
@@ -74,22 +75,15 @@ function fields(externalId: string) {
 async function send(kind: Kind, method: string, path: string, options: { body?: unknown; key?: string; externalIds?: string[] } = {}): Promise<Exchange> {
   const sentAt = sinceStart();
   const headers: Record<string, string> = { 'x-api-token': token };
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.key !== undefined) headers['idempotency-key'] = options.key;
   let status = 0;
   let requestId: string | null = null;
   let body: Exchange['body'] = {};
   try {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(3 * ANSWER_WITHIN_MS),
-    });
-    const text = await response.text();
-    status = response.status;
-    requestId = response.headers.get('x-request-id');
-    body = text === '' ? {} : JSON.parse(text);
+    const reply = await sendHttp<Exchange['body'] | undefined>(base, { method, path, headers, json: options.body, signal: AbortSignal.timeout(3 * ANSWER_WITHIN_MS) });
+    status = reply.status;
+    requestId = reply.headers.get('x-request-id');
+    body = reply.body ?? {};
   } catch {
     // No answer: recorded with status 0.
   }
@@ -129,7 +123,7 @@ const threeMutations = (prefix: string) => {
 };
 
 /** The errors an answer carries: REST's `error`, or each GraphQL error's extensions. */
-function errorsOf(exchange: Exchange): Partial<ErrorObject>[] {
+function errorsOf(exchange: Exchange): Partial<ErrorEnvelope>[] {
   if (exchange.body.error) return [exchange.body.error];
   return (exchange.body.errors ?? []).map((error) => error.extensions ?? { message: error.message });
 }
@@ -162,9 +156,7 @@ beforeAll(async () => {
   }
   server = await startServerProcess({ DATABASE_URL: database.url, PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error' });
   base = server.url;
-  const created = await rest<{ id: number }>(base, 'POST', '/feedback-sources', { token, body: { name: 'Zendesk Support Tickets', type: 'support_tickets' } });
-  expect(created.status).toBe(201);
-  sourceId = created.body.id;
+  sourceId = (await new RestClient(base, token).createSource({ name: 'Zendesk Support Tickets', type: 'support_tickets' })).id;
 
   let loadStopped = false;
   const loop = async (request: (round: number) => Promise<unknown>) => {
@@ -269,7 +261,7 @@ describe('PostgreSQL frozen for 8 s under a mixed REST and GraphQL load', () => 
   });
 
   it('never answers INTERNAL_ERROR: every error is DATABASE_UNAVAILABLE (500, retryable) or IDEMPOTENCY_KEY_IN_PROGRESS (409, retryable)', () => {
-    const allowed = (exchange: Exchange, error: Partial<ErrorObject>) =>
+    const allowed = (exchange: Exchange, error: Partial<ErrorEnvelope>) =>
       (error.code === 'DATABASE_UNAVAILABLE' && error.type === 'server_error' && error.retryable === true && exchange.status === 500) ||
       (error.code === 'IDEMPOTENCY_KEY_IN_PROGRESS' && error.type === 'conflict_error' && error.retryable === true && exchange.status === 409);
     const refused = exchanges.filter((exchange) => exchange.kind !== 'readyz' && errorsOf(exchange).some((error) => !allowed(exchange, error)));

@@ -5,9 +5,8 @@ import { connectOrm, type MikroORM, migrate } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
-import type { ErrorObject } from '../helpers/idempotency-http.ts';
+import { type ErrorEnvelope, PUBLIC_URL, send as sendHttp } from '../helpers/http.ts';
 import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
-import { PUBLIC_URL } from '../helpers/server.ts';
 
 /** SPEC §5 and the README: with PostgreSQL down, a request fails within seconds, not after a hang. */
 const ANSWER_WITHIN_MS = 5_000;
@@ -25,23 +24,17 @@ interface Answer {
   requestId: string | null;
   body: {
     [key: string]: unknown;
-    error?: ErrorObject;
+    error?: ErrorEnvelope;
     data?: Record<string, unknown> | null;
     errors?: { message: string; extensions?: Record<string, unknown> }[];
   };
 }
 
 /** Sends a request and times it; a request that hangs is cut after twice the allowed time. */
-async function send(method: string, path: string, body?: unknown): Promise<Answer> {
+async function send(method: string, path: string, json?: unknown): Promise<Answer> {
   const started = performance.now();
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'x-api-token': token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(2 * ANSWER_WITHIN_MS),
-  });
-  const text = await response.text();
-  return { status: response.status, elapsedMs: performance.now() - started, requestId: response.headers.get('x-request-id'), body: text === '' ? {} : JSON.parse(text) };
+  const reply = await sendHttp<Answer['body'] | undefined>(base, { method, path, headers: { 'x-api-token': token }, json, signal: AbortSignal.timeout(2 * ANSWER_WITHIN_MS) });
+  return { status: reply.status, elapsedMs: performance.now() - started, requestId: reply.headers.get('x-request-id'), body: reply.body ?? {} };
 }
 
 const getSource = () => send('GET', `/v3/rest/feedback-sources/${sourceId}`);
@@ -53,7 +46,7 @@ const ingestMutation = (externalId: string) =>
     query: 'mutation ($sourceId: ID!, $input: IngestRecordInput!) { ingestRecord(sourceId: $sourceId, input: $input) { __typename } }',
     variables: { sourceId: String(sourceId), input: { externalId, fields: [{ category: 'content', type: 'string', name: 'text', value: 'Search ignores accents' }] } },
   });
-const probe = async (path: string) => (await fetch(`${base}${path}`, { signal: AbortSignal.timeout(2 * ANSWER_WITHIN_MS) })).status;
+const probe = async (path: string) => (await sendHttp(base, { path, signal: AbortSignal.timeout(2 * ANSWER_WITHIN_MS) })).status;
 
 /** Retries `attempt` until `done` holds (the pool reconnects on its own), for at most 10 s. */
 async function eventually(attempt: () => Promise<Answer>, done: (answer: Answer) => boolean): Promise<Answer> {
@@ -65,7 +58,7 @@ async function eventually(attempt: () => Promise<Answer>, done: (answer: Answer)
   }
 }
 
-function databaseUnavailable(requestId: string | null): ErrorObject {
+function databaseUnavailable(requestId: string | null): ErrorEnvelope {
   return {
     type: 'server_error',
     code: 'DATABASE_UNAVAILABLE',

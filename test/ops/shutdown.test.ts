@@ -8,9 +8,12 @@ import { connectOrm, type MikroORM } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createApiKey } from '../../src/organizations/tokens.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
+import { send } from '../helpers/http.ts';
 import { type ChildExit, type ChildService, startServerProcess } from '../helpers/process-server.ts';
-import { type RawAnswer, RawConnection, requestText } from '../helpers/process-raw-http.ts';
+import { type RawAnswer, RawConnection, requestText } from '../helpers/raw-socket.ts';
 import { createDatabase } from '../helpers/server.ts';
+import { FRESH_REQUEST_ID } from '../helpers/spec.ts';
+import { sleep } from '../helpers/wait.ts';
 
 /** How long the writers run before the signal. */
 const LOAD_BEFORE_SIGNAL_MS = 1_000;
@@ -28,8 +31,6 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => failures.push(error));
   if (failures.length > 0) throw failures[0];
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The process's exit, or null when it is still running `ms` after the call. */
 async function exitWithin(service: ChildService, ms: number): Promise<ChildExit | null> {
@@ -73,13 +74,14 @@ async function startGateway(organization: string): Promise<Gateway> {
   const { token } = await createApiKey(orm.em.fork(), organization, scopes, null);
   const server = await startServerProcess({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' });
   cleanups.push(() => server.stop());
-  const created = await fetch(`${server.url}/v3/rest/feedback-sources`, {
+  const created = await send<{ id: number }>(server.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-token': token, connection: 'close' },
-    body: JSON.stringify({ name: `${organization} source` }),
+    path: '/v3/rest/feedback-sources',
+    headers: { 'x-api-token': token, connection: 'close' },
+    json: { name: `${organization} source` },
   });
   expect(created.status).toBe(201);
-  return { server, orm, token, sourceId: ((await created.json()) as { id: number }).id };
+  return { server, orm, token, sourceId: created.body.id };
 }
 
 async function storedRecords(gateway: Gateway): Promise<{ externalId: string | null; fields: unknown }[]> {
@@ -113,20 +115,14 @@ async function ingest(gateway: Gateway, via: 'rest' | 'graphql', externalId: str
   const { server, token, sourceId } = gateway;
   const request =
     via === 'rest'
-      ? { url: `${server.url}/v3/rest/feedback-sources/${sourceId}/records`, body: { external_id: externalId, fields: fieldsOf(externalId) } }
-      : { url: `${server.url}/graphql`, body: { query: ingestMutation, variables: { sourceId: String(sourceId), input: { externalId, fields: fieldsOf(externalId) } } } };
+      ? { path: `/v3/rest/feedback-sources/${sourceId}/records`, json: { external_id: externalId, fields: fieldsOf(externalId) } }
+      : { path: '/graphql', json: { query: ingestMutation, variables: { sourceId: String(sourceId), input: { externalId, fields: fieldsOf(externalId) } } } };
   try {
-    const response = await fetch(request.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-token': token },
-      body: JSON.stringify(request.body),
-      signal: AbortSignal.timeout(2 * EXIT_WITHIN_MS),
-    });
-    const body = await response.text();
-    const acknowledged = via === 'rest' ? response.ok : response.status === 200 && body.includes('"__typename":"IngestRecordSuccess"');
+    const response = await send(server.url, { method: 'POST', ...request, headers: { 'x-api-token': token }, signal: AbortSignal.timeout(2 * EXIT_WITHIN_MS) });
+    const acknowledged = via === 'rest' ? response.status >= 200 && response.status < 300 : response.status === 200 && response.text.includes('"__typename":"IngestRecordSuccess"');
     return { kind: 'answered', status: response.status, acknowledged };
   } catch (error) {
-    const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? (error as { name?: unknown }).name);
+    const code = String((error as { code?: unknown }).code ?? (error as { name?: unknown }).name);
     return code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'broken', code };
   }
 }
@@ -216,12 +212,12 @@ describe('SIGTERM while one write is in flight and another request has not finis
     // The first request's headers are complete (it is routed and authenticated) but its body is not.
     const first = await RawConnection.open(server.url);
     cleanups.push(async () => first.close());
-    const firstText = requestText(server.url, 'POST', path, headers, { external_id: 'in-flight', fields: fieldsOf('in-flight') });
+    const firstText = requestText('POST', path, headers, { external_id: 'in-flight', fields: fieldsOf('in-flight') });
     await first.write(firstText.slice(0, -10));
     // The second has sent only part of its headers: it is not routed yet.
     const second = await RawConnection.open(server.url);
     cleanups.push(async () => second.close());
-    const secondText = requestText(server.url, 'POST', path, headers, { external_id: 'late', fields: fieldsOf('late') });
+    const secondText = requestText('POST', path, headers, { external_id: 'late', fields: fieldsOf('late') });
     const headersEnd = secondText.indexOf('\r\n\r\n');
     await second.write(secondText.slice(0, headersEnd));
     await sleep(300);
@@ -265,7 +261,7 @@ describe('SIGTERM while one write is in flight and another request has not finis
   });
 
   it('sends X-Request-Id and correlation-id with that answer, as with every response (SPEC §4)', () => {
-    expect(late.headers['x-request-id'] ?? 'no X-Request-Id header').toMatch(/^req_[A-Za-z0-9]{12}$/);
+    expect(late.headers['x-request-id'] ?? 'no X-Request-Id header').toMatch(FRESH_REQUEST_ID);
     expect(late.headers['correlation-id']).toBe(late.headers['x-request-id']);
   });
 });
@@ -299,7 +295,7 @@ describe('SIGINT with the embedded PostgreSQL (no DATABASE_URL, a temporary DATA
     });
     server = await startServerProcess({ DATA_DIR: dataDir, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' });
     cleanups.push(() => server.stop());
-    expect((await fetch(`${server.url}/readyz`, { headers: { connection: 'close' } })).status).toBe(200);
+    expect((await send(server.url, { path: '/readyz', headers: { connection: 'close' } })).status).toBe(200);
     postmasterPid = Number((await readFile(path.join(pgData, 'postmaster.pid'), 'utf8')).split('\n')[0]);
     server.child.kill('SIGINT');
     exit = await exitWithin(server, EXIT_WITHIN_MS);

@@ -4,8 +4,8 @@ import type { RestRoute } from '../../src/rest/route.ts';
 import { restRoutes } from '../../src/rest/routes.ts';
 import { expectErrorEnvelope, type HttpReply, RestClient } from '../helpers/http.ts';
 import { textRecord } from '../helpers/resources.ts';
-import { organizationSnapshot, rowCounts, rows } from '../helpers/security-sql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { organizationSnapshot, rowCounts, rows } from '../helpers/sql.ts';
 
 // SPEC §3 for every REST route, swept from the route table, where each route declares the one scope
 // it needs: without a token the answer is 401 API_TOKEN_MISSING; with every scope but the declared

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/organizations/tokens.ts';
-import { keyOf, organizationSnapshot, rowCounts } from '../helpers/security-sql.ts';
+import { RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { keyOf, organizationSnapshot, rowCounts } from '../helpers/sql.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
 
 // README "Security properties": values are stored verbatim (SQL and script payloads included);
@@ -39,11 +40,8 @@ interface Reply {
   body: Record<string, unknown>;
 }
 
-async function rest(method: string, path: string, token: string, body?: unknown): Promise<Reply> {
-  const headers: Record<string, string> = { 'x-api-token': token };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.url}/v3/rest${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+async function rest(method: string, path: string, token: string, json?: unknown, query?: Record<string, string>): Promise<Reply> {
+  return await new RestClient(server.url, token).send<Record<string, unknown>>(method, path, { json, ...(query === undefined ? {} : { query }) });
 }
 
 async function graphql(query: string, variables: Record<string, unknown>, token: string): Promise<Record<string, unknown>> {
@@ -163,14 +161,14 @@ PAYLOADS.forEach(([what, payload], index) => {
     }
 
     it('as a name filter finds exactly the source of that name', async () => {
-      const response = await fetch(`${server.url}/v3/rest/feedback-sources?${new URLSearchParams({ name: payload })}`, { headers: { 'x-api-token': tokens.rest } });
-      const page = (await response.json()) as { data: { id: number }[] };
+      const response = await rest('GET', '/feedback-sources', tokens.rest, undefined, { name: payload });
+      const page = response.body as { data: { id: number }[] };
       expect(page.data.map((source) => source.id)).toEqual([written.rest?.source.id]);
     });
 
     it('as an email filter finds no one and answers 200', async () => {
-      const response = await fetch(`${server.url}/v3/rest/people?${new URLSearchParams({ email: payload })}`, { headers: { 'x-api-token': tokens.rest } });
-      expect({ status: response.status, body: await response.json() }).toEqual({ status: 200, body: { data: [], next_cursor: null } });
+      const response = await rest('GET', '/people', tokens.rest, undefined, { email: payload });
+      expect({ status: response.status, body: response.body }).toEqual({ status: 200, body: { data: [], next_cursor: null } });
     });
 
     it('as an id in a REST path is refused with 400 INVALID_ID naming it', async () => {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/organizations/tokens.ts';
-import { waitUntil } from '../helpers/idempotency-http.ts';
+import { send as sendHttp } from '../helpers/http.ts';
+import { exchange } from '../helpers/raw-socket.ts';
 import { collectLogs, type LogCollector, readableText } from '../helpers/security-logs.ts';
-import { keyOf, rows } from '../helpers/security-sql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { keyOf, rows } from '../helpers/sql.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 // README "Security properties": tokens, their hashes and Idempotency-Key values never appear in logs;
 // "Running it in production": one line per request with request_id, organization_id, api_key_id,
@@ -61,13 +62,9 @@ async function send(base: string, request: Request): Promise<{ status: number; r
   const headers: Record<string, string> = { 'x-request-id': requestId, ...request.headers };
   if (request.token !== undefined) headers['x-api-token'] = request.token;
   if (request.key !== undefined) headers['idempotency-key'] = request.key;
-  if (request.body !== undefined || request.rawBody !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${base}${request.path}`, {
-    method: request.method ?? 'GET',
-    headers,
-    body: request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body)),
-  });
-  return { status: response.status, requestId: response.headers.get('x-request-id') ?? '', body: await response.text(), headers: response.headers };
+  if (request.rawBody !== undefined) headers['content-type'] = 'application/json';
+  const response = await sendHttp(base, { method: request.method ?? 'GET', path: request.path, headers, ...(request.rawBody === undefined ? { json: request.body } : { body: request.rawBody }) });
+  return { status: response.status, requestId: response.headers.get('x-request-id') ?? '', body: response.text, headers: response.headers };
 }
 
 /** Sends a request of the mix and keeps what its log line must say; fails unless it got `status`. */
@@ -78,18 +75,8 @@ async function mix(into: Sent[], base: string, what: string, request: Request, e
 }
 
 /** Writes raw bytes and resolves with whatever comes back once the server closes the connection. */
-function sendBytes(base: string, bytes: string): Promise<string> {
-  const url = new URL(base);
-  return new Promise((resolve) => {
-    const socket = net.connect(Number(url.port), url.hostname);
-    let answer = '';
-    socket.on('data', (chunk) => {
-      answer += chunk.toString('latin1');
-    });
-    socket.on('close', () => resolve(answer));
-    socket.on('error', () => resolve(answer));
-    socket.end(Buffer.from(bytes, 'latin1'));
-  });
+async function sendBytes(base: string, bytes: string): Promise<string> {
+  return (await exchange(base, [{ at: 0, bytes }])).raw;
 }
 
 const gql = (query: string, variables: Record<string, unknown> = {}) => ({ query, variables });
@@ -282,7 +269,7 @@ describe('the logs of a mix of requests', () => {
 });
 
 describe('finding a presented token', () => {
-  const list = (token: string) => fetch(`${server.url}/v3/rest/feedback-sources`, { headers: { 'x-api-token': token } });
+  const list = (token: string) => sendHttp(server.url, { path: '/v3/rest/feedback-sources', headers: { 'x-api-token': token } });
 
   it('is one SQL statement that looks up the SHA-256 of the token, never the token itself', async () => {
     const [real] = tokens;

@@ -5,8 +5,9 @@ import { schema } from '../../src/graphql/schema.ts';
 import { hashToken } from '../../src/organizations/tokens.ts';
 import type { RestRoute } from '../../src/rest/route.ts';
 import { restRoutes } from '../../src/rest/routes.ts';
-import { keyOf, organizationSnapshot, rows } from '../helpers/security-sql.ts';
+import { RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { keyOf, organizationSnapshot, rows } from '../helpers/sql.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
 
 // SPEC §1, §10 and the README's security properties: another organization's ids answer exactly like
@@ -57,13 +58,11 @@ interface RestCall {
 }
 
 async function sendRest(method: string, call: RestCall, token: string, idempotencyKey?: string): Promise<Answer> {
-  const search = call.query ? `?${new URLSearchParams(call.query)}` : '';
-  const headers: Record<string, string> = { 'x-api-token': token };
-  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
-  if (call.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${server.url}/v3/rest${call.path}${search}`, { method, headers, body: call.body === undefined ? undefined : JSON.stringify(call.body) });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  return await new RestClient(server.url, token).send(method, call.path, {
+    json: call.body,
+    ...(call.query === undefined ? {} : { query: call.query }),
+    ...(idempotencyKey === undefined ? {} : { key: idempotencyKey }),
+  });
 }
 
 async function sendGraphQL(query: string, variables: Record<string, unknown>, token: string, idempotencyKey?: string): Promise<Answer> {

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { MikroORM } from '../../src/database/orm.ts';
 
 /** The tables that hold an organization's data (SPEC §10: every one carries organization_id). */
@@ -31,4 +32,18 @@ export async function keyOf(orm: MikroORM, tokenHash: string): Promise<{ apiKeyI
   const [row] = await rows<{ id: string; organization_id: string }>(orm, 'select "id", "organization_id" from "api_key" where "token_hash" = ?', [tokenHash]);
   if (!row) throw new Error('no API key has this hash');
   return { apiKeyId: String(row.id), organizationId: String(row.organization_id) };
+}
+
+/**
+ * Runs SQL on a test database through a connection of its own, e.g. to create or drop a trigger, or
+ * on the database of a server running as its own process.
+ */
+export async function runSql<Row extends pg.QueryResultRow = pg.QueryResultRow>(databaseUrl: string, text: string, values: unknown[] = []): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<Row>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
