@@ -9,10 +9,6 @@ import { createApiKey } from '../../src/organizations/tokens.ts';
 import { databaseUrl, TEMPLATE_DATABASE } from './global-setup.ts';
 import { type GraphQLReply, graphql, PUBLIC_URL } from './http.ts';
 
-// For the files not yet moved to http.ts.
-export { PUBLIC_URL };
-export type GraphQLResponse<T = Record<string, unknown>> = GraphQLReply<T>;
-
 export interface TestServer {
   /** Base URL of the server, listening on a free loopback port. */
   url: string;
