@@ -236,7 +236,7 @@ function renderTargets(rows: Row[], memory: Memory): string[] {
   if (before && after) {
     const change = after.requestsPerSecond / before.requestsPerSecond - 1;
     targets.push(
-      `- REST ingest without a key after ${fixed(before.tableRows / 1000, 0)}k → ${fixed(after.tableRows / 1000, 0)}k rows within 10% of before: ` +
+      `- REST ingest without a key after ${fixed(before.tableRows / 1000, 0)}k → ${fixed(after.tableRows / 1000, 0)}k rows at most 10% below before: ` +
         `${fixed(before.requestsPerSecond, 0)} → ${fixed(after.requestsPerSecond, 0)} req/s (${change >= 0 ? '+' : ''}${percent(change)}; ` +
         `PostgreSQL CPU ${fixed(before.postgresCpuPerRequest, 2)} → ${fixed(after.postgresCpuPerRequest, 2)} ms/req) — ${verdict(change >= -0.1)}`,
     );
