@@ -11,3 +11,11 @@ export async function query<Row>(em: EntityManager, statement: RawBuilder<Row>):
   const result = await statement.execute(em.getKysely());
   return [...result.rows];
 }
+
+/**
+ * A timestamp column as the driver returns it (text), as a Date. MikroORM's parser reads every year
+ * 0001–9999; JavaScript's own would read "0044-03-15 …" as 2044.
+ */
+export function readTimestamp(em: EntityManager, value: string | Date): Date {
+  return value instanceof Date ? value : em.getPlatform().parseDate(value);
+}

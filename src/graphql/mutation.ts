@@ -3,14 +3,25 @@ import type { Scope } from '../organizations/scopes.ts';
 import type { Viewer } from '../organizations/viewer.ts';
 import { authorize, type Context } from './context.ts';
 
+export interface MutateOptions {
+  /**
+   * The write is one statement (reads may follow it), atomic by itself: it runs without BEGIN and
+   * COMMIT. Inside a transaction the GraphQL request opened it still gets a savepoint, so that its
+   * failure leaves the document's other mutations able to run.
+   */
+  oneStatement?: boolean;
+}
+
 /**
  * The body of every mutation resolver: checks the scope, runs the write in a transaction (a
  * savepoint when an idempotent request's transaction is open), and records a failure on the context.
+ * The transaction of a REST write with an Idempotency-Key is the operation's own, so it needs no savepoint.
  */
-export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityManager, viewer: Viewer) => Promise<T>): Promise<T> {
+export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityManager, viewer: Viewer) => Promise<T>, options: MutateOptions = {}): Promise<T> {
   try {
     const viewer = authorize(ctx, scope);
-    const result = ctx.operationTransaction ? await write(ctx.em, viewer) : await ctx.em.transactional((em) => write(em, viewer));
+    const direct = ctx.operationTransaction === true || (options.oneStatement === true && !ctx.em.isInTransaction());
+    const result = direct ? await write(ctx.em, viewer) : await ctx.em.transactional((em) => write(em, viewer));
     ctx.outcome.written = true;
     return result;
   } catch (error) {

@@ -1,4 +1,3 @@
-import { wrap } from '@mikro-orm/core';
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
 import { builder } from '../graphql/builder.ts';
 import { authenticate, authorize } from '../graphql/context.ts';
@@ -7,13 +6,11 @@ import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { Company } from './company.entity.ts';
-import { Person } from './person.entity.ts';
-import { findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople } from './person.queries.ts';
+import { CompanyView, findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople, PersonView } from './person.queries.ts';
 import { MAX_COMPANY_NAME_LENGTH } from './company.rules.ts';
 import { boundaries, deletePerson, MAX_EMAIL_LENGTH, MAX_PERSON_TEXT_LENGTH, upsertPerson } from './person.rules.ts';
 
-export const CompanyRef = builder.loadableObjectRef<Company, number>('Company', {
+export const CompanyRef = builder.loadableObjectRef<CompanyView, number>('Company', {
   // A company is part of its person: whatever scope let the token see the person (people:read, or the
   // people:write of the mutation that returned it) covers the company; the organization still scopes the query.
   load: (ids, ctx) => findCompaniesByIds(ctx.em, authenticate(ctx).organizationId, ids),
@@ -24,7 +21,7 @@ export const CompanyRef = builder.loadableObjectRef<Company, number>('Company', 
 
 CompanyRef.implement({
   description: 'The company a person works for, shared by everyone linked to it.',
-  isTypeOf: (value) => value instanceof Company,
+  isTypeOf: (value) => value instanceof CompanyView,
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The company\'s id, the same number as in the REST API.' }),
     name: t.exposeString('name', { description: 'The company\'s name.' }),
@@ -34,7 +31,7 @@ CompanyRef.implement({
   }),
 });
 
-export const PersonRef = builder.loadableObjectRef<Person, number>('Person', {
+export const PersonRef = builder.loadableObjectRef<PersonView, number>('Person', {
   load: (ids, ctx) => findPeopleByIds(ctx.em, authorize(ctx, 'people:read').organizationId, ids),
   toKey: (person) => person.id,
   sort: true,
@@ -53,7 +50,7 @@ const PersonBoundary = builder.enumType('PersonBoundary', {
 
 PersonRef.implement({
   description: 'Someone who gave feedback, with their company.',
-  isTypeOf: (value) => value instanceof Person,
+  isTypeOf: (value) => value instanceof PersonView,
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The person\'s id, the same number as in the REST API.' }),
     email: t.exposeString('email', { nullable: true, description: 'The person\'s email, unique in the organization regardless of case.' }),
@@ -66,13 +63,14 @@ PersonRef.implement({
       description: 'Whether the person is inside or outside the organization.',
       resolve: (person) => (person.boundary === 'internal' ? 'internal' : 'external'),
     }),
-    companyId: t.id({ nullable: true, description: 'The id of the person\'s company; null when none is linked.', resolve: (person) => person.company?.id ?? null }),
+    companyId: t.id({ nullable: true, description: 'The id of the person\'s company; null when none is linked.', resolve: (person) => person.companyId }),
     company: t.field({
       type: CompanyRef,
       nullable: true,
       description: 'The company the person works for; null when none is linked.',
-      // The people loader brings companies along; only a person loaded some other way needs the company loader.
-      resolve: (person) => (person.company && wrap(person.company).isInitialized() ? person.company : (person.company?.id ?? null)),
+      // People are read with their company, which primes the company loader; a person a mutation wrote
+      // without reading the company leaves it to the loader.
+      resolve: (person) => (person.company === undefined ? person.companyId : person.company),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the person was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the person was last changed.' }),
@@ -132,9 +130,9 @@ const UpsertPersonInput = builder.inputType('UpsertPersonInput', {
 });
 
 class UpsertPersonSuccess {
-  readonly person: Person;
+  readonly person: PersonView;
   readonly created: boolean;
-  constructor(person: Person, created: boolean) {
+  constructor(person: PersonView, created: boolean) {
     this.person = person;
     this.created = created;
   }
@@ -182,6 +180,6 @@ builder.mutationFields((t) => ({
         const id = parseId(args.id, 'id');
         await deletePerson(em, viewer.organizationId, id);
         return new DeletePersonSuccess(id);
-      }),
+      }, { oneStatement: true }),
   }),
 }));

@@ -1,47 +1,183 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { query, sql } from '../database/sql.ts';
+import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import type { Page } from '../graphql/pagination.ts';
-import { Company } from './company.entity.ts';
 import { Person } from './person.entity.ts';
 
 export function personNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('PERSON_NOT_FOUND', { param, message: `No person with id ${id}.` });
 }
 
-export async function findPersonOrFail(em: EntityManager, organizationId: number, id: number, param = 'id'): Promise<Person> {
-  const person = await em.findOne(Person, { id, organization: organizationId });
-  if (!person) throw personNotFound(id, param);
-  return person;
+/** What GraphQL's Company resolves from: a plain copy of the row. */
+export class CompanyView {
+  readonly id: number;
+  readonly name: string;
+  readonly domain: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** Copies the fields it needs from a row's values or from an entity the unit of work just wrote. */
+  constructor(company: Omit<CompanyView, 'domain'> & { domain?: string | null }) {
+    this.id = company.id;
+    this.name = company.name;
+    this.domain = company.domain ?? null;
+    this.createdAt = company.createdAt;
+    this.updatedAt = company.updatedAt;
+  }
 }
 
+/** What GraphQL's Person resolves from: a plain copy of the row, with the company read in the same statement. */
+export class PersonView {
+  readonly id: number;
+  readonly email: string | null;
+  readonly externalId: string | null;
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly phone: string | null;
+  readonly boundary: string;
+  readonly companyId: number | null;
+  /** The linked company, null when none is; undefined when it was not read with the person. */
+  readonly company: CompanyView | null | undefined;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  constructor(person: Omit<PersonView, 'company'>, company: CompanyView | null | undefined) {
+    this.id = person.id;
+    this.email = person.email;
+    this.externalId = person.externalId;
+    this.firstName = person.firstName;
+    this.lastName = person.lastName;
+    this.phone = person.phone;
+    this.boundary = person.boundary;
+    this.companyId = person.companyId;
+    this.company = company;
+    this.createdAt = person.createdAt;
+    this.updatedAt = person.updatedAt;
+  }
+}
+
+interface CompanyRow {
+  company_id: string;
+  company_name: string;
+  company_domain: string | null;
+  company_created_at: string;
+  company_updated_at: string;
+}
+
+interface PersonRow {
+  id: string;
+  email: string | null;
+  external_id: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  phone: string | null;
+  boundary: string;
+  company_id: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Null when the person has no company. */
+  company_name: string | null;
+  company_domain: string | null;
+  company_created_at: string | null;
+  company_updated_at: string | null;
+}
+
+const companyColumns = sql`c."name" as "company_name", c."domain" as "company_domain", c."created_at" as "company_created_at", c."updated_at" as "company_updated_at"`;
+
+/** A person (`p`) with their company (`c`), joined by primary key in the person's organization. */
+const personWithCompany = sql`select p."id", p."email", p."external_id", p."first_name", p."last_name", p."phone", p."boundary", p."company_id",
+    p."created_at", p."updated_at", ${companyColumns}
+  from "person" p left join "company" c on c."id" = p."company_id" and c."organization_id" = p."organization_id"`;
+
+function toCompanyView(em: EntityManager, row: CompanyRow): CompanyView {
+  return new CompanyView({
+    id: Number(row.company_id),
+    name: row.company_name,
+    domain: row.company_domain,
+    createdAt: readTimestamp(em, row.company_created_at),
+    updatedAt: readTimestamp(em, row.company_updated_at),
+  });
+}
+
+function toPersonView(em: EntityManager, row: PersonRow): PersonView {
+  const { company_id, company_name, company_domain, company_created_at, company_updated_at } = row;
+  const company =
+    company_id !== null && company_name !== null && company_created_at !== null && company_updated_at !== null
+      ? toCompanyView(em, { company_id, company_name, company_domain, company_created_at, company_updated_at })
+      : null;
+  return new PersonView(
+    {
+      id: Number(row.id),
+      email: row.email,
+      externalId: row.external_id,
+      firstName: row.first_name,
+      lastName: row.last_name,
+      phone: row.phone,
+      boundary: row.boundary,
+      companyId: company_id === null ? null : Number(company_id),
+      createdAt: readTimestamp(em, row.created_at),
+      updatedAt: readTimestamp(em, row.updated_at),
+    },
+    company,
+  );
+}
+
+/** The read model of a person the unit of work just wrote; `company` as in PersonView. */
+export function personViewOf(person: Person, company: CompanyView | null | undefined): PersonView {
+  return new PersonView(
+    {
+      id: person.id,
+      email: person.email ?? null,
+      externalId: person.externalId ?? null,
+      firstName: person.firstName ?? null,
+      lastName: person.lastName ?? null,
+      phone: person.phone ?? null,
+      boundary: person.boundary,
+      companyId: person.company?.id ?? null,
+      createdAt: person.createdAt,
+      updatedAt: person.updatedAt,
+    },
+    person.company ? company : null,
+  );
+}
+
+export async function findPersonOrFail(em: EntityManager, organizationId: number, id: number, param = 'id'): Promise<PersonView> {
+  const [row] = await query(em, sql<PersonRow>`${personWithCompany} where p."id" = ${id} and p."organization_id" = ${organizationId}`);
+  if (!row) throw personNotFound(id, param);
+  return toPersonView(em, row);
+}
+
+/** The managed entity, for the writes that go through the unit of work. */
 export async function findPersonByExternalId(em: EntityManager, organizationId: number, externalId: string): Promise<Person | null> {
   return await em.findOne(Person, { organization: organizationId, externalId });
 }
 
-/** Case-insensitive, through the `lower(email)` unique index. */
+/** The managed entity, case-insensitively through the `lower(email)` unique index. */
 export async function findPersonByEmail(em: EntityManager, organizationId: number, email: string): Promise<Person | null> {
   const [row] = await query(em, sql<Record<string, unknown>>`select * from "person" where "organization_id" = ${organizationId} and lower("email") = lower(${email})`);
   return row ? em.map(Person, row) : null;
 }
 
 /** Loader batch. Each person's company comes in the same statement, so person and company cost one query together. */
-export async function findPeopleByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<Person[]> {
-  return await em.find(Person, { id: { $in: [...ids] }, organization: organizationId }, { populate: ['company'] });
+export async function findPeopleByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<PersonView[]> {
+  const rows = await query(em, sql<PersonRow>`${personWithCompany} where p."organization_id" = ${organizationId} and p."id" = any(${[...ids]}::bigint[])`);
+  return rows.map((row) => toPersonView(em, row));
 }
 
-export async function findCompaniesByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<Company[]> {
-  return await em.find(Company, { id: { $in: [...ids] }, organization: organizationId });
-}
-
-export async function listPeople(em: EntityManager, organizationId: number, page: Page, filter: { email?: string | null }): Promise<Person[]> {
-  if (typeof filter.email === 'string') {
-    const person = await findPersonByEmail(em, organizationId, filter.email);
-    return person && (!page.after || person.id < Number(page.after[0])) ? [person] : [];
-  }
-  return await em.find(
-    Person,
-    { organization: organizationId, ...(page.after ? { id: { $lt: Number(page.after[0]) } } : {}) },
-    { orderBy: { id: 'desc' }, limit: page.limit + 1 },
+export async function findCompaniesByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<CompanyView[]> {
+  const rows = await query(
+    em,
+    sql<CompanyRow>`select c."id" as "company_id", ${companyColumns} from "company" c where c."organization_id" = ${organizationId} and c."id" = any(${[...ids]}::bigint[])`,
   );
+  return rows.map((row) => toCompanyView(em, row));
+}
+
+/** Newest first; with `email`, only the person who has it (case-insensitive, through its unique index). */
+export async function listPeople(em: EntityManager, organizationId: number, page: Page, filter: { email?: string | null }): Promise<PersonView[]> {
+  const rows = await query(
+    em,
+    sql<PersonRow>`${personWithCompany} where p."organization_id" = ${organizationId}
+      ${typeof filter.email === 'string' ? sql`and lower(p."email") = lower(${filter.email})` : sql``}
+      ${page.after ? sql`and p."id" < ${Number(page.after[0])}` : sql``}
+      order by p."id" desc limit ${page.limit + 1}`,
+  );
+  return rows.map((row) => toPersonView(em, row));
 }

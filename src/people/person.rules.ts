@@ -2,11 +2,12 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
+import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
 import { checkCompanyInput, upsertCompany, type CompanyInput } from './company.rules.ts';
-import { findPersonByEmail, findPersonByExternalId, findPersonOrFail } from './person.queries.ts';
+import { CompanyView, findPersonByEmail, findPersonByExternalId, personNotFound, type PersonView, personViewOf } from './person.queries.ts';
 import { Person } from './person.entity.ts';
 
 export const boundaries = ['external', 'internal'] as const;
@@ -73,7 +74,7 @@ async function findMatch(em: EntityManager, organizationId: number, input: Perso
   return input.email ? await findPersonByEmail(em, organizationId, input.email) : null;
 }
 
-async function upsertOnce(em: EntityManager, organizationId: number, input: PersonInput): Promise<{ person: Person; created: boolean }> {
+async function upsertOnce(em: EntityManager, organizationId: number, input: PersonInput): Promise<{ person: PersonView; created: boolean }> {
   return await em.transactional(async (tx) => {
     const existing = await findMatch(tx, organizationId, input);
     const person = existing ?? tx.create(Person, { organization: tx.getReference(Organization, organizationId), boundary: 'external' });
@@ -83,10 +84,11 @@ async function upsertOnce(em: EntityManager, organizationId: number, input: Pers
     if (input.lastName !== undefined) person.lastName = input.lastName;
     if (input.phone !== undefined) person.phone = input.phone;
     if (input.boundary) person.boundary = input.boundary;
-    if (input.company === null) person.company = null;
-    else if (input.company) person.company = await upsertCompany(tx, organizationId, input.company);
+    const company = input.company ? await upsertCompany(tx, organizationId, input.company) : null;
+    if (input.company !== undefined) person.company = company;
     await tx.flush();
-    return { person, created: !existing };
+    // A company the input left alone was not read; GraphQL's company loader reads it when asked.
+    return { person: personViewOf(person, company ? new CompanyView(company) : input.company === null ? null : undefined), created: !existing };
   });
 }
 
@@ -94,7 +96,7 @@ async function upsertOnce(em: EntityManager, organizationId: number, input: Pers
  * Creates or updates a person. Unique indexes arbitrate races: when a concurrent request created
  * the same person first, the upsert runs once more and updates that row instead.
  */
-export async function upsertPerson(em: EntityManager, organizationId: number, input: PersonInput): Promise<{ person: Person; created: boolean }> {
+export async function upsertPerson(em: EntityManager, organizationId: number, input: PersonInput): Promise<{ person: PersonView; created: boolean }> {
   const errors = checkPersonInput(input);
   if (input.company) checkCompanyInput(input.company, errors);
   errors.throwIfAny();
@@ -108,8 +110,8 @@ export async function upsertPerson(em: EntityManager, organizationId: number, in
   }
 }
 
+/** One statement; the database unlinks the person's records (ON DELETE SET NULL). */
 export async function deletePerson(em: EntityManager, organizationId: number, id: number): Promise<void> {
-  const person = await findPersonOrFail(em, organizationId, id);
-  em.remove(person);
-  await em.flush();
+  const deleted = await query(em, sql`delete from "person" where "id" = ${id} and "organization_id" = ${organizationId} returning "id"`);
+  if (deleted.length === 0) throw personNotFound(id);
 }

@@ -4,16 +4,15 @@ import { authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
-import { readPage, toConnection } from '../graphql/pagination.ts';
+import { type CursorKey, readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { PersonRef } from '../people/person.graphql.ts';
 import { findPersonOrFail } from '../people/person.queries.ts';
 import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
-import { isStorableInstant } from '../validation/values.ts';
+import { describeValue, isStorableInstant } from '../validation/values.ts';
 import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
-import { FeedbackRecord } from './record.entity.ts';
-import { findRecordOrFail, listRecords, type RecordFilter } from './record.queries.ts';
+import { FeedbackRecordView, findRecordOrFail, listRecords, type RecordFilter, type RecordPosition } from './record.queries.ts';
 import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import type { Context } from '../graphql/context.ts';
 
@@ -54,13 +53,13 @@ const RecordFieldRef = builder.objectRef<RecordField>('RecordField').implement({
   }),
 });
 
-export const FeedbackRecordRef = builder.objectRef<FeedbackRecord>('FeedbackRecord').implement({
+export const FeedbackRecordRef = builder.objectRef<FeedbackRecordView>('FeedbackRecord').implement({
   description: 'One piece of feedback: a list of typed fields from a source, optionally by a person.',
-  isTypeOf: (value) => value instanceof FeedbackRecord,
+  isTypeOf: (value) => value instanceof FeedbackRecordView,
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The record\'s id, the same number as in the REST API.' }),
-    sourceId: t.id({ description: 'The id of the source the record belongs to.', resolve: (record) => record.source.id }),
-    personId: t.id({ nullable: true, description: 'The id of the person who gave the feedback; null when unknown.', resolve: (record) => record.person?.id ?? null }),
+    sourceId: t.id({ description: 'The id of the source the record belongs to.', resolve: (record) => record.sourceId }),
+    personId: t.id({ nullable: true, description: 'The id of the person who gave the feedback; null when unknown.', resolve: (record) => record.personId }),
     externalId: t.exposeString('externalId', { nullable: true, description: 'Your own id for the record, unique in its source.' }),
     displayTs: t.expose('displayTs', { type: 'DateTime', description: 'When the feedback was given; defaults to the time of ingestion.' }),
     fields: t.field({ type: [RecordFieldRef], description: 'The record\'s typed fields, in the order they were sent.', resolve: (record) => record.fields }),
@@ -71,7 +70,8 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecord>('FeedbackReco
       description: 'The source the record belongs to. Needs sources:read; without it, null with INSUFFICIENT_SCOPE.',
       resolve: (record, _args, ctx) => {
         authorize(ctx, 'sources:read');
-        return record.source.id;
+        // A record read with its source primes the source loader; one just ingested leaves it to the loader.
+        return record.source ?? record.sourceId;
       },
     }),
     person: t.field({
@@ -80,7 +80,7 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecord>('FeedbackReco
       description: 'Who gave the feedback; null when unknown. Needs people:read; without it, null with INSUFFICIENT_SCOPE.',
       resolve: (record, _args, ctx) => {
         authorize(ctx, 'people:read');
-        return record.person?.id ?? null;
+        return record.personId;
       },
     }),
   }),
@@ -101,13 +101,21 @@ const recordFilterArgs = {
   until: { type: 'DateTime', description: 'Only records whose displayTs is before this instant.' },
 } as const;
 
+/** A records cursor holds the displayTs (as this API writes it) and the id of the last record seen. */
+function positionOf(key: CursorKey, cursor: string | null | undefined): RecordPosition {
+  const [displayTs, id] = key;
+  const date = typeof displayTs === 'string' ? new Date(displayTs) : null;
+  if (date && !Number.isNaN(date.getTime()) && date.toISOString() === displayTs && typeof id === 'number') return { displayTs: date, id };
+  throw new ValidationError('INVALID_CURSOR', { param: 'after', message: (n) => `${n('after')} is not a cursor this API returned: ${describeValue(cursor)}.` });
+}
+
 async function recordConnection(ctx: Context, args: { first?: number | null; after?: string | null }, filter: RecordFilter) {
   const viewer = authorize(ctx, 'records:read');
   for (const [param, date] of [['since', filter.since], ['until', filter.until]] as const) {
     if (date && !isStorableInstant(date)) throw new ValidationError('INVALID_FIELD_VALUE', { param, message: (n) => `${n(param)} must lie in years 0001–9999 UTC.` });
   }
   const page = readPage(args, 2);
-  const rows = await listRecords(ctx.em, viewer.organizationId, page, filter);
+  const rows = await listRecords(ctx.em, viewer.organizationId, page.limit + 1, page.after && positionOf(page.after, args.after), filter);
   return toConnection(rows, page, (record) => [record.displayTs.toISOString(), record.id]);
 }
 
@@ -186,8 +194,8 @@ const IngestRecordInput = builder.inputType('IngestRecordInput', {
 });
 
 class IngestRecordSuccess {
-  readonly record: FeedbackRecord;
-  constructor(record: FeedbackRecord) {
+  readonly record: FeedbackRecordView;
+  constructor(record: FeedbackRecordView) {
     this.record = record;
   }
 }
@@ -251,10 +259,11 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) =>
       mutate(ctx, 'records:write', async (em, viewer) => {
         const [result] = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), [args.input]);
+        if (result === undefined) throw new Error('ingestRecords answered no result for one input');
         if (result instanceof Error) throw result;
         ctx.metrics.recordsIngested.inc();
-        return new IngestRecordSuccess(result as FeedbackRecord);
-      }),
+        return new IngestRecordSuccess(result);
+      }, { oneStatement: true }),
   }),
   ingestRecords: t.field({
     type: IngestRecordsPayload,
@@ -268,7 +277,7 @@ builder.mutationFields((t) => ({
         const results = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), args.records);
         ctx.metrics.recordsIngested.inc(results.filter((result) => !(result instanceof Error)).length);
         return new IngestRecordsSuccess(results.map((result) => (result instanceof Error ? result : new IngestRecordSuccess(result))));
-      }),
+      }, { oneStatement: true }),
   }),
   deleteRecord: t.field({
     type: DeleteRecordPayload,
@@ -279,6 +288,6 @@ builder.mutationFields((t) => ({
         const id = parseId(args.id, 'id');
         await deleteRecord(em, viewer.organizationId, id, parseOptionalId(args.sourceId, 'sourceId'));
         return new DeleteRecordSuccess(id);
-      }),
+      }, { oneStatement: true }),
   }),
 }));

@@ -1,11 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, FieldErrors, type NotFoundError, ValidationError } from '../errors/api-error.ts';
 import { personNotFound } from '../people/person.queries.ts';
-import { sourceNotFound } from '../sources/source.queries.ts';
+import { findSourceOrFail, sourceNotFound } from '../sources/source.queries.ts';
 import { describeValue, isText, parseDateTime } from '../validation/values.ts';
 import { checkRecordFields } from './record-fields.ts';
-import { findIngestTargets, findRecordIdsByExternalIds, findRecordOrFail, type InsertOutcome, insertRecords, type RecordDraft } from './record.queries.ts';
-import type { FeedbackRecord } from './record.entity.ts';
+import { deleteRecordById, type FeedbackRecordView, findRecordIdsByExternalIds, type InsertedDraft, insertRecords, type RecordDraft, recordNotFound } from './record.queries.ts';
 
 export const MAX_BATCH = 500;
 export const MAX_EXTERNAL_ID_LENGTH = 255;
@@ -53,64 +52,55 @@ function duplicate(externalId: string, existingId: number | undefined): Conflict
 
 /**
  * Ingests a batch into one source; each item succeeds or fails on its own and results keep the input
- * order. The unique index on (source, external_id) decides duplicates, also between concurrent batches.
+ * order. One statement checks the source and people and inserts; the unique index on (source,
+ * external_id) decides duplicates, also between concurrent batches.
  */
-export async function ingestRecords(em: EntityManager, organizationId: number, sourceId: number, inputs: readonly RecordInput[]): Promise<(FeedbackRecord | IngestFailure)[]> {
+export async function ingestRecords(em: EntityManager, organizationId: number, sourceId: number, inputs: readonly RecordInput[]): Promise<(FeedbackRecordView | IngestFailure)[]> {
   if (inputs.length === 0 || inputs.length > MAX_BATCH) {
     throw new ValidationError('INVALID_FIELD_VALUE', { param: 'records', message: (n) => `${n('records')} must hold 1 to ${MAX_BATCH} items; got ${inputs.length}.` });
   }
   const now = new Date();
-  const outcomes: (RecordDraft | IngestFailure)[] = inputs.map((input) => {
+  const results = new Array<FeedbackRecordView | IngestFailure>(inputs.length);
+  const drafts: { draft: RecordDraft; index: number }[] = [];
+  inputs.forEach((input, index) => {
     try {
-      return checkRecordInput(input, now);
+      drafts.push({ draft: checkRecordInput(input, now), index });
     } catch (error) {
-      if (error instanceof ValidationError) return error;
-      throw error;
+      if (!(error instanceof ValidationError)) throw error;
+      results[index] = error;
     }
   });
-
-  const drafts = () => outcomes.flatMap((outcome, index) => (outcome instanceof Error ? [] : [{ draft: outcome, index }]));
-  const personIds = [...new Set(drafts().flatMap(({ draft }) => (draft.personId === null ? [] : [draft.personId])))];
-  const targets = await findIngestTargets(em, organizationId, sourceId, personIds);
-  if (!targets.sourceExists) throw sourceNotFound(sourceId, 'sourceId');
-  const knownPeople = targets.people;
-  const firstByExternalId = new Map<string, number>();
-  const repeated = new Map<number, string>();
-  for (const { draft, index } of drafts()) {
-    if (draft.personId !== null && !knownPeople.has(draft.personId)) {
-      outcomes[index] = personNotFound(draft.personId, 'personId');
-    } else if (draft.externalId !== null && firstByExternalId.has(draft.externalId)) {
-      repeated.set(index, draft.externalId);
-    } else if (draft.externalId !== null) {
-      firstByExternalId.set(draft.externalId, index);
-    }
+  if (drafts.length === 0) {
+    // Nothing to insert, but an unknown source still fails the whole call.
+    await findSourceOrFail(em, organizationId, sourceId, 'sourceId');
+    return results;
   }
 
-  const toInsert = drafts().filter(({ index }) => !repeated.has(index));
-  const stored = await insertRecords(em, organizationId, sourceId, toInsert.map(({ draft }) => draft));
+  const inserted = await insertRecords(em, organizationId, sourceId, drafts.map(({ draft }) => draft));
+  if (!inserted.sourceExists) throw sourceNotFound(sourceId, 'sourceId');
+  const outcomes = drafts.map(({ draft, index }, i) => ({ draft, index, ...(inserted.drafts[i] as InsertedDraft) }));
+  // Who holds each external_id: a record of this batch (the first of repeated ones) or one stored before.
+  const holders = new Map<string, number>();
+  for (const { draft, record, existingId } of outcomes) {
+    const holder = record?.id ?? existingId;
+    if (draft.externalId !== null && holder !== null) holders.set(draft.externalId, holder);
+  }
   // A concurrent request that stored the same external_id just before may be invisible to the
   // INSERT's own snapshot; a fresh look finds its id.
-  const unseen = toInsert.filter((_, i) => stored[i]?.record === null && stored[i]?.existingId === null).map(({ draft }) => draft.externalId as string);
-  const seenNow = await findRecordIdsByExternalIds(em, organizationId, sourceId, unseen);
+  const unseen = outcomes.flatMap(({ draft, personKnown }) => (personKnown && draft.externalId !== null && !holders.has(draft.externalId) ? [draft.externalId] : []));
+  for (const [externalId, id] of await findRecordIdsByExternalIds(em, organizationId, sourceId, unseen)) holders.set(externalId, id);
 
-  // Every item left as a draft was inserted, skipped as a duplicate, or repeats an earlier item.
-  const results = new Array<FeedbackRecord | IngestFailure>(inputs.length);
-  outcomes.forEach((outcome, index) => {
-    if (outcome instanceof Error) results[index] = outcome;
-  });
-  const holderOf = new Map<string, number | undefined>();
-  toInsert.forEach(({ draft, index }, i) => {
-    const { record, existingId } = stored[i] as InsertOutcome;
-    const holder = record?.id ?? existingId ?? seenNow.get(draft.externalId as string);
-    if (draft.externalId !== null) holderOf.set(draft.externalId, holder);
-    results[index] = record ?? duplicate(draft.externalId as string, holder);
-  });
-  for (const [index, externalId] of repeated) results[index] = duplicate(externalId, holderOf.get(externalId));
+  for (const { draft, index, record, personKnown } of outcomes) {
+    if (!personKnown) results[index] = personNotFound(draft.personId as number, 'personId');
+    else results[index] = record ?? duplicate(draft.externalId as string, holders.get(draft.externalId as string));
+  }
   return results;
 }
 
+/** One statement; under `sourceId`, an unknown source is named before an unknown record. */
 export async function deleteRecord(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<void> {
-  const record = await findRecordOrFail(em, organizationId, id, sourceId);
-  em.remove(record);
-  await em.flush();
+  const { deleted, sourceExists } = await deleteRecordById(em, organizationId, id, sourceId);
+  if (deleted) return;
+  if (sourceId !== null && !sourceExists) throw sourceNotFound(sourceId, 'sourceId');
+  throw recordNotFound(id);
 }

@@ -1,16 +1,15 @@
 import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
 import { builder } from '../graphql/builder.ts';
-import { authorize } from '../graphql/context.ts';
+import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { FeedbackSource } from './source.entity.ts';
-import { countRecordsBySources, findSourceOrFail, findSourcesByIds, listSources } from './source.queries.ts';
+import { countRecordsBySources, FeedbackSourceView, findSourceOrFail, findSourcesByIds, listSources } from './source.queries.ts';
 import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, MAX_DESCRIPTION_LENGTH, MAX_SOURCE_NAME_LENGTH, MAX_SOURCE_TYPE_LENGTH, updateSource } from './source.rules.ts';
 
-export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSource, number>('FeedbackSource', {
+export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSourceView, number>('FeedbackSource', {
   load: (ids, ctx) => findSourcesByIds(ctx.em, authorize(ctx, 'sources:read').organizationId, ids),
   toKey: (source) => source.id,
   sort: true,
@@ -19,7 +18,7 @@ export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSource, numbe
 
 FeedbackSourceRef.implement({
   description: 'Where feedback comes from: a survey, a ticketing system, a chat channel.',
-  isTypeOf: (value) => value instanceof FeedbackSource,
+  isTypeOf: (value) => value instanceof FeedbackSourceView,
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The source\'s id, the same number as in the REST API.' }),
     name: t.exposeString('name', { description: 'The source\'s name, unique in the organization.' }),
@@ -28,7 +27,7 @@ FeedbackSourceRef.implement({
     recordCount: t.loadable({
       type: 'Int',
       description: 'How many records the source holds.',
-      load: (ids: number[], ctx) => countRecordsBySources(ctx.em, ids),
+      load: (ids: number[], ctx) => countRecordsBySources(ctx.em, authenticate(ctx).organizationId, ids),
       resolve: (source) => source.id,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the source was created.' }),
@@ -81,8 +80,8 @@ const FeedbackSourceInput = builder.inputType('FeedbackSourceInput', {
 });
 
 class FeedbackSourceSuccess {
-  readonly feedbackSource: FeedbackSource;
-  constructor(feedbackSource: FeedbackSource) {
+  readonly feedbackSource: FeedbackSourceView;
+  constructor(feedbackSource: FeedbackSourceView) {
     this.feedbackSource = feedbackSource;
   }
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { query, sql } from '../database/sql.ts';
+import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import type { Page } from '../graphql/pagination.ts';
 import { FeedbackSource } from './source.entity.ts';
@@ -8,36 +8,94 @@ export function sourceNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('FEEDBACK_SOURCE_NOT_FOUND', { param, message: `No feedback source with id ${id}.` });
 }
 
-export async function findSourceOrFail(em: EntityManager, organizationId: number, id: number, param = 'id'): Promise<FeedbackSource> {
+/** What GraphQL's FeedbackSource resolves from: a plain copy of the row, never a managed entity. */
+export class FeedbackSourceView {
+  readonly id: number;
+  readonly name: string;
+  readonly type: string;
+  readonly description: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  /** Copies the fields it needs from a row's values or from an entity the unit of work just wrote. */
+  constructor(source: Omit<FeedbackSourceView, 'description'> & { description?: string | null }) {
+    this.id = source.id;
+    this.name = source.name;
+    this.type = source.type;
+    this.description = source.description ?? null;
+    this.createdAt = source.createdAt;
+    this.updatedAt = source.updatedAt;
+  }
+}
+
+export interface SourceRow {
+  source_id: string;
+  source_name: string;
+  source_type: string;
+  source_description: string | null;
+  source_created_at: string;
+  source_updated_at: string;
+}
+
+/** A source's columns from the table aliased `s`, named so that they can sit beside a record's. */
+export const sourceColumns = sql`s."id" as "source_id", s."name" as "source_name", s."type" as "source_type", s."description" as "source_description",
+  s."created_at" as "source_created_at", s."updated_at" as "source_updated_at"`;
+
+export function toSourceView(em: EntityManager, row: SourceRow): FeedbackSourceView {
+  return new FeedbackSourceView({
+    id: Number(row.source_id),
+    name: row.source_name,
+    type: row.source_type,
+    description: row.source_description,
+    createdAt: readTimestamp(em, row.source_created_at),
+    updatedAt: readTimestamp(em, row.source_updated_at),
+  });
+}
+
+export async function findSourceOrFail(em: EntityManager, organizationId: number, id: number, param = 'id'): Promise<FeedbackSourceView> {
+  const [row] = await query(em, sql<SourceRow>`select ${sourceColumns} from "feedback_source" s where s."id" = ${id} and s."organization_id" = ${organizationId}`);
+  if (!row) throw sourceNotFound(id, param);
+  return toSourceView(em, row);
+}
+
+/** The managed entity, for the writes that go through the unit of work. */
+export async function findSourceEntityOrFail(em: EntityManager, organizationId: number, id: number): Promise<FeedbackSource> {
   const source = await em.findOne(FeedbackSource, { id, organization: organizationId });
-  if (!source) throw sourceNotFound(id, param);
+  if (!source) throw sourceNotFound(id);
   return source;
 }
 
 /** Loader batch: the sources among `ids` that belong to the organization, in any order. */
-export async function findSourcesByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<FeedbackSource[]> {
-  return await em.find(FeedbackSource, { id: { $in: [...ids] }, organization: organizationId });
+export async function findSourcesByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<FeedbackSourceView[]> {
+  const rows = await query(
+    em,
+    sql<SourceRow>`select ${sourceColumns} from "feedback_source" s where s."organization_id" = ${organizationId} and s."id" = any(${[...ids]}::bigint[])`,
+  );
+  return rows.map((row) => toSourceView(em, row));
 }
 
 /** Newest first; one row more than the page so the caller knows whether another page follows. */
-export async function listSources(em: EntityManager, organizationId: number, page: Page, filter: { name?: string | null }): Promise<FeedbackSource[]> {
-  return await em.find(
-    FeedbackSource,
-    {
-      organization: organizationId,
-      ...(typeof filter.name === 'string' ? { name: filter.name } : {}),
-      ...(page.after ? { id: { $lt: Number(page.after[0]) } } : {}),
-    },
-    { orderBy: { id: 'desc' }, limit: page.limit + 1 },
-  );
-}
-
-/** Loader batch: record counts per source id, in the order of `ids`. */
-export async function countRecordsBySources(em: EntityManager, ids: readonly number[]): Promise<number[]> {
+export async function listSources(em: EntityManager, organizationId: number, page: Page, filter: { name?: string | null }): Promise<FeedbackSourceView[]> {
   const rows = await query(
     em,
-    sql<{ source_id: string; count: string }>`select "source_id", count(*) as "count" from "feedback_record" where "source_id" = any(${[...ids]}::bigint[]) group by "source_id"`,
+    sql<SourceRow>`select ${sourceColumns} from "feedback_source" s
+      where s."organization_id" = ${organizationId}
+        ${typeof filter.name === 'string' ? sql`and s."name" = ${filter.name}` : sql``}
+        ${page.after ? sql`and s."id" < ${Number(page.after[0])}` : sql``}
+      order by s."id" desc limit ${page.limit + 1}`,
   );
-  const counts = new Map(rows.map((row) => [Number(row.source_id), Number(row.count)]));
+  return rows.map((row) => toSourceView(em, row));
+}
+
+/**
+ * Loader batch: record counts per source id, in the order of `ids`. Counted per source of the
+ * organization, so each count reads only the source's own index entries.
+ */
+export async function countRecordsBySources(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<number[]> {
+  const rows = await query(
+    em,
+    sql<{ id: string; count: string }>`select s."id", (select count(*) from "feedback_record" r where r."source_id" = s."id") as "count"
+      from "feedback_source" s where s."organization_id" = ${organizationId} and s."id" = any(${[...ids]}::bigint[])`,
+  );
+  const counts = new Map(rows.map((row) => [Number(row.id), Number(row.count)]));
   return ids.map((id) => counts.get(id) ?? 0);
 }

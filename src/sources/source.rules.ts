@@ -4,7 +4,7 @@ import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
-import { findSourceOrFail } from './source.queries.ts';
+import { FeedbackSourceView, findSourceEntityOrFail } from './source.queries.ts';
 import { FeedbackSource } from './source.entity.ts';
 
 export const MAX_SOURCE_NAME_LENGTH = 255;
@@ -51,7 +51,7 @@ async function flushUniqueName(em: EntityManager, name: string): Promise<void> {
   }
 }
 
-export async function createSource(em: EntityManager, organizationId: number, input: SourceInput): Promise<FeedbackSource> {
+export async function createSource(em: EntityManager, organizationId: number, input: SourceInput): Promise<FeedbackSourceView> {
   checkSourceInput(input, true).throwIfAny();
   const name = input.name as string;
   const source = em.create(FeedbackSource, {
@@ -61,28 +61,28 @@ export async function createSource(em: EntityManager, organizationId: number, in
     description: input.description ?? null,
   });
   await flushUniqueName(em, name);
-  return source;
+  return new FeedbackSourceView(source);
 }
 
-export async function updateSource(em: EntityManager, organizationId: number, id: number, input: SourceInput): Promise<FeedbackSource> {
+export async function updateSource(em: EntityManager, organizationId: number, id: number, input: SourceInput): Promise<FeedbackSourceView> {
   checkSourceInput(input, false).throwIfAny();
-  const source = await findSourceOrFail(em, organizationId, id);
+  const source = await findSourceEntityOrFail(em, organizationId, id);
   if (typeof input.name === 'string') source.name = input.name;
   if (typeof input.type === 'string') source.type = input.type;
   if (input.description !== undefined) source.description = input.description;
   await flushUniqueName(em, source.name);
-  return source;
+  return new FeedbackSourceView(source);
 }
 
 /** Refuses while records exist unless `cascade`; a record ingested meanwhile makes the delete fail, not orphan it. */
 export async function deleteSource(em: EntityManager, organizationId: number, id: number, cascade: boolean): Promise<void> {
-  const source = await findSourceOrFail(em, organizationId, id);
+  const source = await findSourceEntityOrFail(em, organizationId, id);
   const notEmpty = () => new ConflictError('FEEDBACK_SOURCE_NOT_EMPTY', { param: 'id', message: `Feedback source ${id} still has records; delete them first or pass cascade=true.` });
   try {
     if (cascade) {
       await query(em, sql`delete from "feedback_record" where "source_id" = ${source.id} and "organization_id" = ${organizationId}`);
     } else {
-      const [row] = await query(em, sql<{ exists: boolean }>`select exists (select 1 from "feedback_record" where "source_id" = ${source.id}) as "exists"`);
+      const [row] = await query(em, sql<{ exists: boolean }>`select exists (select 1 from "feedback_record" where "source_id" = ${source.id} and "organization_id" = ${organizationId}) as "exists"`);
       if (row?.exists) throw notEmpty();
     }
     em.remove(source);

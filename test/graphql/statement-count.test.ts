@@ -45,18 +45,23 @@ beforeAll(async () => {
 
 afterAll(() => server.close());
 
+/** A token never used before, so the request pays for its lookup whatever the server caches. */
+const freshToken = () => server.createToken('counting');
+
 describe('listing records with their source, person and company', () => {
-  it('costs at most 4 SQL statements for 100 records, authentication included', async () => {
-    const { result, statements } = await countStatements(() => server.graphql<{ records: { edges: unknown[] } }>(listWithRelations, { sourceId, first: 100 }, token));
+  it('costs at most 3 SQL statements for 100 records, the token lookup included', async () => {
+    const unused = await freshToken();
+    const { result, statements } = await countStatements(() => server.graphql<{ records: { edges: unknown[] } }>(listWithRelations, { sourceId, first: 100 }, unused));
     expect(result.status).toBe(200);
     expect(result.body.errors).toBeUndefined();
     expect(result.body.data?.records.edges).toHaveLength(100);
-    expect(statements.length).toBeLessThanOrEqual(4);
+    expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(3);
   });
 
   it('costs the same number of statements for 10 records as for 100', async () => {
-    const small = await countStatements(() => server.graphql(listWithRelations, { sourceId, first: 10 }, token));
-    const large = await countStatements(() => server.graphql(listWithRelations, { sourceId, first: 100 }, token));
+    const [first, second] = [await freshToken(), await freshToken()];
+    const small = await countStatements(() => server.graphql(listWithRelations, { sourceId, first: 10 }, first));
+    const large = await countStatements(() => server.graphql(listWithRelations, { sourceId, first: 100 }, second));
     expect(small.statements.length).toBe(large.statements.length);
   });
 });
