@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalog } from '../../src/errors/catalog.ts';
 import { IdempotencyKey } from '../../src/idempotency/idempotency-key.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
-import { expectErrorEnvelope, type HttpReply, PUBLIC_URL, send as sendHttp } from '../helpers/http.ts';
+import { expectErrorEnvelope, type GraphQLBody, type HttpReply, PUBLIC_URL, send as sendHttp } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The minimal requests behind each failure the property-based fuzzing (rest.fuzz.test.ts,
@@ -30,15 +30,10 @@ const recordCount = () => server.orm.em.fork().count(FeedbackRecord, {});
 const textField = { category: 'content', type: 'string', name: 'subject', value: 'Export times out' };
 const DELETE_PERSON = 'mutation ($id: ID!) { deletePerson(id: $id) { __typename ... on Error { code message param } } }';
 
-interface GraphQLErrorBody {
-  data?: unknown;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
-
 /** SPEC §9: an error outside a union is a GraphQL error whose extensions hold the §5 envelope, with the status of its type. */
 function expectGraphQLValidationError(reply: HttpReply): Record<string, unknown> {
   expect(reply.status, reply.text).toBe(400);
-  const body = JSON.parse(reply.text) as GraphQLErrorBody;
+  const body = JSON.parse(reply.text) as GraphQLBody<unknown>;
   const extensions = body.errors?.[0]?.extensions ?? {};
   const code = String(extensions.code);
   expect(extensions).toMatchObject({ type: 'validation_error', retryable: false, request_id: reply.headers.get('x-request-id'), doc_url: `${PUBLIC_URL}/docs/errors#${code}` });

@@ -3,11 +3,10 @@ import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
 import { PUBLIC_URL, type UnionMember } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { RFC3339_UTC } from '../helpers/spec.ts';
 
 let server: TestServer;
 let token: string;
-
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 interface Source {
   id: string;

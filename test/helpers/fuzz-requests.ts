@@ -7,6 +7,7 @@ import { brokenJson, edited, IdSlot, idSlot, plausible, resolveIds, shapeOfZod, 
 import { hostileJson, hostileKey, hostileScalar, hostileUrlText, RawJson, toJsonText } from './fuzz-values.ts';
 import { describeExchange, encodeSegment, type FuzzWorld, type SentRequest, send } from './fuzz-world.ts';
 import type { HttpReply } from './http.ts';
+import { CLIENT_REQUEST_ID } from './spec.ts';
 
 const NO_BODY = Symbol('no body');
 
@@ -26,8 +27,6 @@ export interface Headers {
   idempotencyKey: string | null;
   requestId: string | null;
 }
-
-const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Idempotency-Key and X-Request-Id: usually none, sometimes well-formed, sometimes not (within what HTTP lets a client send). */
 export const headerCase: fc.Arbitrary<Headers> = fc.record({

@@ -269,7 +269,10 @@ export interface ErrorEnvelope {
 }
 
 export interface ExpectedError {
-  /** By default the status of the type (SPEC §5); a GraphQL error beside data comes with 200. */
+  /**
+   * By default the status of the type (SPEC §5), which a REST error must have anyway; a GraphQL error
+   * beside data comes with 200.
+   */
   status?: number;
   type: string;
   code: string;
@@ -301,15 +304,16 @@ export function graphqlNamesIn(error: { code: string; message: string; param: st
   return words.filter((word) => !sent.has(word));
 }
 
-function isSpecType(type: string): type is SpecErrorType {
-  return Object.hasOwn(SPEC_ERROR_STATUSES, type);
+/** SPEC §5: the HTTP status of an error type. */
+function statusOfType(type: string): number {
+  const known = (name: string): name is SpecErrorType => Object.hasOwn(SPEC_ERROR_STATUSES, name);
+  expect(known(type), `${type} is a type of SPEC §5`).toBe(true);
+  return known(type) ? SPEC_ERROR_STATUSES[type] : 0;
 }
 
 /** Asserts the status and headers of an error answer and returns its request id. */
 function expectErrorAnswer(reply: HttpReply<unknown>, expected: ExpectedError): string {
-  expect(isSpecType(expected.type), `${expected.type} is a type of SPEC §5`).toBe(true);
-  const typeStatus = isSpecType(expected.type) ? SPEC_ERROR_STATUSES[expected.type] : 0;
-  expect(reply.status, reply.text).toBe(expected.status ?? typeStatus);
+  expect(reply.status, reply.text).toBe(expected.status ?? statusOfType(expected.type));
   expect(reply.headers.get('content-type')).toMatch(/^application\/([\w.-]+\+)?json(;|$)/);
   const requestId = reply.headers.get('x-request-id') ?? 'no X-Request-Id header';
   expect(requestId).toMatch(CLIENT_REQUEST_ID);
@@ -357,6 +361,7 @@ function expectEnvelopeFields(error: ErrorEnvelope, expected: ExpectedError, req
  */
 export function expectErrorEnvelope(reply: HttpReply<unknown>, expected: ExpectedError): ErrorEnvelope {
   const requestId = expectErrorAnswer(reply, expected);
+  expect(reply.status, 'the status always follows the type (SPEC §5)').toBe(statusOfType(expected.type));
   expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8');
   expect(reply.body).toEqual({ error: expect.any(Object) });
   const { error } = reply.body as { error: ErrorEnvelope };
@@ -372,6 +377,8 @@ export function expectErrorEnvelope(reply: HttpReply<unknown>, expected: Expecte
  */
 export function expectGraphQLErrorEnvelope(reply: GraphQLReply<unknown>, expected: ExpectedError): ErrorEnvelope {
   const requestId = expectErrorAnswer(reply, expected);
+  // The status of the type, unless a field answered data beside the error (README, API).
+  expect([200, statusOfType(expected.type)]).toContain(reply.status);
   const errors = reply.body?.errors ?? [];
   expect(errors.length, reply.text).toBeGreaterThan(0);
   for (const { extensions } of errors) expectEnvelopeFields(extensions as unknown as ErrorEnvelope, expected, requestId);
