@@ -1,15 +1,16 @@
 import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectOrm, type MikroORM } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createTokenCache, REVOCATION_LISTENER_NAME, type TokenCache } from '../../src/organizations/token-cache.ts';
 import { createApiKey, hashToken, revokeApiKey } from '../../src/organizations/tokens.ts';
+import { type ErrorEnvelope, RestClient, send } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { createDatabase, startTestServer, type TestServer } from '../helpers/server.ts';
+import { runSql } from '../helpers/sql.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
 
 // Issue #10 item 5: a verified token costs no statement; a revoked token stops working within 1 s on
@@ -20,19 +21,18 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Answer {
   status: number;
-  body: { error?: { type: string; code: string }; [key: string]: unknown };
+  body: { error?: ErrorEnvelope; [key: string]: unknown };
 }
 
 async function get(base: string, path: string, token: string): Promise<Answer> {
-  const response = await fetch(`${base}${path}`, { headers: { 'x-api-token': token } });
-  return { status: response.status, body: await response.json() };
+  return await send<Answer['body']>(base, { path, headers: { 'x-api-token': token } });
 }
 
 const listSources = (base: string, token: string) => get(base, '/v3/rest/feedback-sources', token);
 
 /** A sample of the server's Prometheus metrics, e.g. `api_token_cache_lookups_total{result="hit"}`. */
 async function metric(base: string, sample: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const { text } = await send(base, { path: '/metrics' });
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
   return line === undefined ? 0 : Number(line.slice(sample.length + 1));
 }
@@ -63,16 +63,6 @@ async function revokedAfter(base: string, token: string, since: number): Promise
   }
 }
 
-async function runSql<Row>(url: string, text: string, values: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 describe('one server process', () => {
   let server: TestServer;
   let sourceId: number;
@@ -80,13 +70,7 @@ describe('one server process', () => {
   beforeAll(async () => {
     server = await startTestServer();
     const token = await server.createToken('Acme');
-    const created = await fetch(`${server.url}/v3/rest/feedback-sources`, {
-      method: 'POST',
-      headers: { 'x-api-token': token, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Zendesk Support Tickets', type: 'support_tickets' }),
-    });
-    expect(created.status).toBe(201);
-    sourceId = (await created.json()).id;
+    sourceId = (await new RestClient(server.url, token).createSource({ name: 'Zendesk Support Tickets', type: 'support_tickets' })).id;
   });
 
   afterAll(() => server?.close());

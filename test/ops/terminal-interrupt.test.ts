@@ -6,10 +6,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RestClient } from '../helpers/http.ts';
 import { freePort } from '../helpers/process-server.ts';
+import { sleep } from '../helpers/wait.ts';
 
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Ctrl-C in a terminal sends SIGINT to the whole foreground process group, not only to the gateway:
@@ -56,15 +57,11 @@ describe('Ctrl-C in a terminal: SIGINT to the process group of `npm start` with 
       create trigger slow_insert before insert on feedback_source for each row execute function slow_insert();`);
     await admin.end();
 
-    const request = fetch(`${base}/v3/rest/feedback-sources`, {
-      method: 'POST',
-      headers: { 'x-api-token': token, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Interrupted mid-request' }),
-    });
+    const request = new RestClient(base, token).post<{ name?: string }>('/feedback-sources', { name: 'Interrupted mid-request' });
     await sleep(300);
     process.kill(-(child.pid as number), 'SIGINT');
     const response = await request;
-    inFlight = { status: response.status, body: await response.json() };
+    inFlight = { status: response.status, body: response.body };
     exit = await Promise.race([exited, sleep(10_000).then(() => ({ code: null, signal: 'still running after 10 s' }))]);
   }, 60_000);
 
