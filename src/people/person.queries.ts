@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RawBuilder } from 'kysely';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import type { Page } from '../graphql/pagination.ts';
@@ -82,10 +83,21 @@ interface PersonRow {
 
 const companyColumns = sql`c."name" as "company_name", c."domain" as "company_domain", c."created_at" as "company_created_at", c."updated_at" as "company_updated_at"`;
 
-/** A person (`p`) with their company (`c`), joined by primary key in the person's organization. */
-const personWithCompany = sql`select p."id", p."email", p."external_id", p."first_name", p."last_name", p."phone", p."boundary", p."company_id",
-    p."created_at", p."updated_at", ${companyColumns}
-  from "person" p left join "company" c on c."id" = p."company_id" and c."organization_id" = p."organization_id"`;
+/**
+ * The people a condition selects (`p`, `page` limiting them), newest first, each with their company
+ * (`c`). Companies are looked up by `id = any(array)`, which reads the primary key index whatever
+ * the planner thinks of the company table's size: a plain join of a page of people may scan it whole.
+ */
+function peopleWithCompanies(organizationId: number, condition: RawBuilder<unknown>, page: RawBuilder<unknown> = sql``) {
+  return sql<PersonRow>`with "p" as (
+      select "id", "email", "external_id", "first_name", "last_name", "phone", "boundary", "company_id", "created_at", "updated_at"
+      from "person" where "organization_id" = ${organizationId} and ${condition} ${page}
+    ), "c" as (
+      select "id", "name", "domain", "created_at", "updated_at" from "company"
+      where "organization_id" = ${organizationId} and "id" = any(array(select "company_id" from "p" where "company_id" is not null))
+    )
+    select p.*, ${companyColumns} from "p" p left join "c" c on c."id" = p."company_id" order by p."id" desc`;
+}
 
 function toCompanyView(em: EntityManager, row: CompanyRow): CompanyView {
   return new CompanyView({
@@ -140,7 +152,7 @@ export function personViewOf(person: Person, company: CompanyView | null | undef
 }
 
 export async function findPersonOrFail(em: EntityManager, organizationId: number, id: number, param = 'id'): Promise<PersonView> {
-  const [row] = await query(em, sql<PersonRow>`${personWithCompany} where p."id" = ${id} and p."organization_id" = ${organizationId}`);
+  const [row] = await query(em, peopleWithCompanies(organizationId, sql`"id" = ${id}`));
   if (!row) throw personNotFound(id, param);
   return toPersonView(em, row);
 }
@@ -158,7 +170,7 @@ export async function findPersonByEmail(em: EntityManager, organizationId: numbe
 
 /** Loader batch. Each person's company comes in the same statement, so person and company cost one query together. */
 export async function findPeopleByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<PersonView[]> {
-  const rows = await query(em, sql<PersonRow>`${personWithCompany} where p."organization_id" = ${organizationId} and p."id" = any(${[...ids]}::bigint[])`);
+  const rows = await query(em, peopleWithCompanies(organizationId, sql`"id" = any(${[...ids]}::bigint[])`));
   return rows.map((row) => toPersonView(em, row));
 }
 
@@ -172,12 +184,10 @@ export async function findCompaniesByIds(em: EntityManager, organizationId: numb
 
 /** Newest first; with `email`, only the person who has it (case-insensitive, through its unique index). */
 export async function listPeople(em: EntityManager, organizationId: number, page: Page, filter: { email?: string | null }): Promise<PersonView[]> {
-  const rows = await query(
-    em,
-    sql<PersonRow>`${personWithCompany} where p."organization_id" = ${organizationId}
-      ${typeof filter.email === 'string' ? sql`and lower(p."email") = lower(${filter.email})` : sql``}
-      ${page.after ? sql`and p."id" < ${Number(page.after[0])}` : sql``}
-      order by p."id" desc limit ${page.limit + 1}`,
-  );
+  const conditions = [
+    typeof filter.email === 'string' ? sql`lower("email") = lower(${filter.email})` : sql`true`,
+    page.after ? sql`"id" < ${Number(page.after[0])}` : sql`true`,
+  ];
+  const rows = await query(em, peopleWithCompanies(organizationId, sql.join(conditions, sql` and `), sql`order by "id" desc limit ${page.limit + 1}`));
   return rows.map((row) => toPersonView(em, row));
 }

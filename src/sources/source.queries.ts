@@ -99,3 +99,16 @@ export async function countRecordsBySources(em: EntityManager, organizationId: n
   const counts = new Map(rows.map((row) => [Number(row.id), Number(row.count)]));
   return ids.map((id) => counts.get(id) ?? 0);
 }
+
+/**
+ * Whether the source holds a record. Asked in the order of the source's index, so the plan reads that
+ * index and stops at its first entry; a bare EXISTS lets the planner bet on a sequential scan meeting
+ * one soon, which reads the whole table when the source is empty.
+ */
+export async function existsRecordInSource(em: EntityManager, organizationId: number, sourceId: number): Promise<boolean> {
+  const rows = await query(
+    em,
+    sql`select 1 from "feedback_record" where "source_id" = ${sourceId} and "organization_id" = ${organizationId} order by "display_ts", "id" limit 1`,
+  );
+  return rows.length > 0;
+}

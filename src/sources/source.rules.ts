@@ -4,7 +4,7 @@ import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
-import { FeedbackSourceView, findSourceEntityOrFail } from './source.queries.ts';
+import { existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail } from './source.queries.ts';
 import { FeedbackSource } from './source.entity.ts';
 
 export const MAX_SOURCE_NAME_LENGTH = 255;
@@ -82,8 +82,7 @@ export async function deleteSource(em: EntityManager, organizationId: number, id
     if (cascade) {
       await query(em, sql`delete from "feedback_record" where "source_id" = ${source.id} and "organization_id" = ${organizationId}`);
     } else {
-      const [row] = await query(em, sql<{ exists: boolean }>`select exists (select 1 from "feedback_record" where "source_id" = ${source.id} and "organization_id" = ${organizationId}) as "exists"`);
-      if (row?.exists) throw notEmpty();
+      if (await existsRecordInSource(em, organizationId, source.id)) throw notEmpty();
     }
     em.remove(source);
     await em.flush();

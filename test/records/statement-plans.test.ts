@@ -1,0 +1,349 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RestClient } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+// DESIGN.md: every statement on a hot path uses an index for each condition, whatever the table
+// size. The database is seeded at realistic volume (200,000 records over 20 sources, 20,000 people,
+// 2,000 companies, beside a thousand other tenants) and analysed; each path runs through the real
+// API while its statements are captured at the driver, then each statement's plan is read with
+// EXPLAIN and the same parameters. The test asserts on plans, never on time.
+
+let server: TestServer;
+let rest: RestClient;
+let token: string;
+let database: pg.Client;
+let organizationId: string;
+/** Our organization's seeded rows, by id. */
+const seeded = { sources: [] as number[], people: [] as number[], records: [] as number[] };
+
+const RECORDS = 200_000;
+const SOURCES = 20;
+const PEOPLE = 20_000;
+const COMPANIES = 2_000;
+const TENANTS = 1_000;
+
+/** Tables whose size grows with use: a sequential scan over one reads every tenant's rows. */
+const GROWING_TABLES = ['feedback_record', 'feedback_source', 'person', 'company', 'api_key'];
+
+interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/** Every statement this process sends while `action` runs, with its parameters, at the driver. */
+async function capture<T>(action: () => Promise<T>): Promise<{ result: T; statements: Statement[] }> {
+  const statements: Statement[] = [];
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [first, second] = args;
+    if (typeof first === 'string') statements.push({ text: first, values: Array.isArray(second) ? second : [] });
+    else if (typeof first === 'object' && first !== null && 'text' in first && typeof first.text === 'string') {
+      const values = 'values' in first && Array.isArray(first.values) ? first.values : Array.isArray(second) ? second : [];
+      statements.push({ text: first.text, values });
+    }
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  try {
+    return { result: await action(), statements };
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+}
+
+const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
+const isTokenLookup = (statement: Statement) => /from\s+"api_key"/i.test(statement.text);
+/** What a request costs after authentication: its own statements, transaction control included. */
+const afterAuthentication = (statements: Statement[]) => statements.filter((statement) => !isTokenLookup(statement));
+
+interface PlanNode {
+  'Node Type': string;
+  'Parent Relationship'?: string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  'Join Filter'?: string;
+  Plans?: PlanNode[];
+}
+
+async function planOf(statement: Statement): Promise<PlanNode> {
+  const result = await database.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (format json) ${statement.text}`, statement.values);
+  const [row] = result.rows;
+  if (!row) throw new Error(`no plan for ${statement.text}`);
+  return row['QUERY PLAN'][0].Plan;
+}
+
+function nodesOf(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodesOf)];
+}
+
+/** The nodes that produce a join's rows: its outer and inner inputs, not the subplans of its select list. */
+function inputsOf(join: PlanNode): PlanNode[] {
+  const produce = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).filter((child) => !/^(SubPlan|InitPlan)$/.test(child['Parent Relationship'] ?? '')).flatMap(produce)];
+  return (join.Plans ?? []).filter((child) => child['Parent Relationship'] === 'Outer' || child['Parent Relationship'] === 'Inner').flatMap(produce);
+}
+
+/** Sequential scans over growing tables, and join filters applied to rows read from feedback_record. */
+function problemsOf(plan: PlanNode): string[] {
+  return nodesOf(plan).flatMap((node) => {
+    if (node['Node Type'] === 'Seq Scan' && GROWING_TABLES.includes(node['Relation Name'] ?? '')) return [`Seq Scan on ${node['Relation Name']}`];
+    const filtersRecords = inputsOf(node).some((input) => input['Relation Name'] === 'feedback_record' && input['Node Type'] !== 'ModifyTable');
+    if (node['Join Filter'] && filtersRecords) return [`Join Filter ${node['Join Filter']} over feedback_record`];
+    return [];
+  });
+}
+
+/** "table: index (condition)" for each index a plan reads, to name in failure messages. */
+function indexesOf(plan: PlanNode): string[] {
+  return nodesOf(plan).flatMap((node) => (node['Index Name'] ? [`${node['Relation Name'] ?? '?'}: ${node['Index Name']} (${node['Index Cond'] ?? 'full index'})`] : []));
+}
+
+/** The plans of every data statement, each checked; transaction control has no plan. */
+async function checkedPlans(statements: Statement[]): Promise<{ statement: string; indexes: string[]; problems: string[] }[]> {
+  const plans = [];
+  for (const statement of statements.filter((each) => !TRANSACTION_CONTROL.test(each.text))) {
+    const plan = await planOf(statement);
+    plans.push({ statement: statement.text.replace(/\s+/g, ' ').slice(0, 300), indexes: indexesOf(plan), problems: problemsOf(plan) });
+  }
+  return plans;
+}
+
+async function expectIndexedPlans(statements: Statement[]): Promise<string[]> {
+  const plans = await checkedPlans(statements);
+  expect(plans.length).toBeGreaterThan(0);
+  expect(plans.filter((plan) => plan.problems.length > 0), JSON.stringify(plans, null, 2)).toEqual([]);
+  return plans.flatMap((plan) => plan.indexes);
+}
+
+const subject = (text: string) => [{ category: 'content', type: 'string', name: 'subject', value: text }];
+
+async function seed(): Promise<void> {
+  const run = (text: string, values: unknown[] = []) => database.query(text, values);
+  const ids = async (text: string, values: unknown[]) => (await run(text, values)).rows.map((row: { id: string }) => Number(row.id));
+
+  // The seed's rows reference only rows it has just created, so where the role may, their foreign keys
+  // go unchecked: that halves the seeding time.
+  await run('set session_replication_role = replica').catch((error: { code?: string }) => {
+    if (error.code !== '42501') throw error;
+  });
+  // Other tenants first, each with a key, sources, companies, people and records of its own.
+  await run(`insert into "organization" ("name", "created_at") select 'Tenant ' || g, now() from generate_series(1, ${TENANTS}) g`);
+  await run(`insert into "api_key" ("organization_id", "token_hash", "scopes", "created_at")
+    select o."id", md5(o."name") || md5(o."name" || '#'), '{}', now() from "organization" o where o."name" like 'Tenant %'`);
+  await run(`insert into "feedback_source" ("organization_id", "name", "type", "created_at", "updated_at")
+    select o."id", 'Source ' || g, 'api', now(), now() from "organization" o, generate_series(1, 2) g where o."name" like 'Tenant %'`);
+  await run(`insert into "company" ("organization_id", "name", "domain", "created_at", "updated_at")
+    select o."id", 'Company ' || g, 'company-' || g || '.example', now(), now() from "organization" o, generate_series(1, 2) g where o."name" like 'Tenant %'`);
+  await run(`insert into "person" ("organization_id", "email", "external_id", "boundary", "created_at", "updated_at")
+    select o."id", 'person-' || g || '@tenant.example', 'crm-' || g, 'external', now(), now() from "organization" o, generate_series(1, 5) g where o."name" like 'Tenant %'`);
+  await run(`insert into "feedback_record" ("organization_id", "source_id", "external_id", "display_ts", "fields", "created_at")
+    select s."organization_id", s."id", 'ticket-' || g, now() - g * interval '1 hour', '[]', now() from "feedback_source" s, generate_series(1, 10) g
+    where s."organization_id" <> $1`, [organizationId]);
+
+  // Ours: half the companies known by domain, half by name; a tenth of the records without a person.
+  seeded.sources = await ids(`insert into "feedback_source" ("organization_id", "name", "type", "created_at", "updated_at")
+    select $1, 'Source ' || g, 'support_tickets', now(), now() from generate_series(1, ${SOURCES}) g returning "id"`, [organizationId]);
+  const companies = await ids(`insert into "company" ("organization_id", "name", "domain", "created_at", "updated_at")
+    select $1, 'Company ' || g, case when g % 2 = 0 then 'company-' || g || '.example' end, now(), now() from generate_series(1, ${COMPANIES}) g returning "id"`, [organizationId]);
+  seeded.people = await ids(`insert into "person" ("organization_id", "email", "external_id", "first_name", "boundary", "company_id", "created_at", "updated_at")
+    select $1, 'person-' || g || '@example.com', 'crm-' || g, 'Person ' || g, 'external', ($2::bigint[])[1 + g % ${COMPANIES}], now(), now()
+    from generate_series(1, ${PEOPLE}) g returning "id"`, [organizationId, companies]);
+  seeded.records = await ids(`insert into "feedback_record" ("organization_id", "source_id", "person_id", "external_id", "display_ts", "fields", "created_at")
+    select $1, ($2::bigint[])[1 + g % ${SOURCES}], case when g % 10 <> 0 then ($3::bigint[])[1 + g % ${PEOPLE}] end, 'ticket-' || g,
+      timestamptz '2026-01-01' - g * interval '1 minute', '[{"category": "content", "type": "string", "name": "subject", "value": "Export times out"}]', now()
+    from generate_series(1, ${RECORDS}) g returning "id"`, [organizationId, seeded.sources, seeded.people]);
+  await run('reset session_replication_role');
+  await run('analyze');
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  token = await server.createToken('Acme');
+  rest = new RestClient(server.url, token);
+  database = new pg.Client({ connectionString: server.orm.config.get('clientUrl') });
+  await database.connect();
+  const [organization] = (await database.query<{ id: string }>(`select "id" from "organization" where "name" = 'Acme'`)).rows;
+  organizationId = organization?.id ?? '';
+  await seed();
+  // One request before any is captured, so that no first-use cost (the token lookup) is counted.
+  expect((await rest.get('/feedback-sources', { query: { limit: 1 } })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await database?.end();
+  await server?.close();
+});
+
+/** A source of ours with records: the 7th seeded. */
+const busySource = () => seeded.sources[6] as number;
+const somePerson = () => seeded.people[1234] as number;
+
+describe('ingesting records', () => {
+  it('stores one record sent over REST without an Idempotency-Key in one statement after authentication, through indexes only', async () => {
+    const { result, statements } = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, { fields: subject('Export times out') }));
+    expect(result.status, result.text).toBe(201);
+    expect(afterAuthentication(statements).map((statement) => statement.text)).toHaveLength(1);
+    await expectIndexedPlans(statements);
+  });
+
+  it('checks the person and the external_id of a REST record in that one statement, the external_id on the unique index', async () => {
+    const { result, statements } = await capture(() =>
+      rest.post(`/feedback-sources/${busySource()}/records`, { person_id: somePerson(), external_id: 'zendesk-48213', fields: subject('Login loop on SSO') }),
+    );
+    expect(result.status, result.text).toBe(201);
+    expect(afterAuthentication(statements)).toHaveLength(1);
+    const indexes = await expectIndexedPlans(statements);
+    expect(indexes.some((index) => index.startsWith('feedback_record: feedback_record_source_external_id_unique') && index.includes('external_id'))).toBe(true);
+  });
+
+  it('answers a duplicate external_id with the existing record, found by equality on the unique index, in one statement', async () => {
+    const existing = seeded.records[6] as number; // 'ticket-7', in the 8th source
+    const sourceId = seeded.sources[7] as number;
+    const { result, statements } = await capture(() => rest.post(`/feedback-sources/${sourceId}/records`, { external_id: 'ticket-7', fields: subject('Again') }));
+    expect(result.status, result.text).toBe(409);
+    expect(result.body).toMatchObject({ error: { code: 'DUPLICATE_EXTERNAL_ID', message: expect.stringContaining(`record ${existing}`) } });
+    expect(afterAuthentication(statements)).toHaveLength(1);
+    await expectIndexedPlans(statements);
+  });
+
+  it('ingests one record over GraphQL in one statement, through indexes only', async () => {
+    const { result, statements } = await capture(() =>
+      server.graphql<{ ingestRecord: { __typename: string } }>(
+        'mutation ($sourceId: ID!, $input: IngestRecordInput!) { ingestRecord(sourceId: $sourceId, input: $input) { __typename } }',
+        { sourceId: String(busySource()), input: { personId: String(somePerson()), externalId: 'nps-2025-03-14-001', fields: subject('Great support') } },
+        token,
+      ),
+    );
+    expect(result.body.data?.ingestRecord.__typename).toBe('IngestRecordSuccess');
+    expect(afterAuthentication(statements)).toHaveLength(1);
+    await expectIndexedPlans(statements);
+  });
+
+  it('ingests a batch of 100 with new, duplicate, repeated and unknown-person items in one statement, through indexes only', async () => {
+    const records = Array.from({ length: 100 }, (_, i) => {
+      if (i % 10 === 0) return { externalId: `ticket-${i * SOURCES + 1}`, fields: subject('Seen before') }; // held in the 2nd source
+      if (i % 10 === 1) return { externalId: 'batch-repeat', fields: subject('Repeated') };
+      if (i % 10 === 2) return { personId: '9876543210', fields: subject('Nobody') };
+      return { personId: String(seeded.people[i * 7]), externalId: `batch-${i}`, fields: subject(`Item ${i}`) };
+    });
+    const { result, statements } = await capture(() =>
+      server.graphql<{ ingestRecords: { ingestedCount: number; results: { __typename: string; code?: string }[] } }>(
+        'mutation ($sourceId: ID!, $records: [IngestRecordInput!]!) { ingestRecords(sourceId: $sourceId, records: $records) { ... on IngestRecordsSuccess { ingestedCount results { __typename ... on Error { code } } } } }',
+        { sourceId: String(seeded.sources[1]), records },
+        token,
+      ),
+    );
+    const batch = result.body.data?.ingestRecords;
+    expect(batch?.ingestedCount).toBe(71);
+    expect(batch?.results.filter((item) => item.code === 'DUPLICATE_EXTERNAL_ID')).toHaveLength(19);
+    expect(batch?.results.filter((item) => item.code === 'PERSON_NOT_FOUND')).toHaveLength(10);
+    expect(afterAuthentication(statements)).toHaveLength(1);
+    await expectIndexedPlans(statements);
+  });
+});
+
+describe('deleting', () => {
+  it('deletes a record over REST and over GraphQL in one statement each, through indexes only', async () => {
+    const [first, second] = [seeded.records[100] as number, seeded.records[200] as number];
+    const viaRest = await capture(() => rest.delete(`/feedback-sources/${seeded.sources[(101 % SOURCES)]}/records/${first}`));
+    expect(viaRest.result.status, viaRest.result.text).toBe(200);
+    const viaGraphQL = await capture(() =>
+      server.graphql<{ deleteRecord: { __typename: string } }>('mutation ($id: ID!) { deleteRecord(id: $id) { __typename } }', { id: String(second) }, token),
+    );
+    expect(viaGraphQL.result.body.data?.deleteRecord.__typename).toBe('DeleteRecordSuccess');
+    expect([afterAuthentication(viaRest.statements).length, afterAuthentication(viaGraphQL.statements).length]).toEqual([1, 1]);
+    await expectIndexedPlans([...viaRest.statements, ...viaGraphQL.statements]);
+  });
+
+  it('refuses to delete a source with records, having found one through the source index', async () => {
+    const { result, statements } = await capture(() => rest.delete(`/feedback-sources/${busySource()}`));
+    expect(result.status, result.text).toBe(409);
+    const indexes = await expectIndexedPlans(statements);
+    expect(indexes.some((index) => index.startsWith('feedback_record: feedback_record_source_display_ts_index'))).toBe(true);
+  });
+
+  it('deletes a source with cascade through the source index', async () => {
+    const source = await rest.createSource({ name: 'Short-lived' });
+    for (const text of ['one', 'two', 'three']) await rest.ingest(source.id, { fields: subject(text) });
+    const { result, statements } = await capture(() => rest.delete(`/feedback-sources/${source.id}`, { query: { cascade: true } }));
+    expect(result.status, result.text).toBe(200);
+    await expectIndexedPlans(statements);
+  });
+
+  it('deletes a person in one statement', async () => {
+    const { result, statements } = await capture(() => rest.delete(`/people/${seeded.people[42]}`));
+    expect(result.status, result.text).toBe(200);
+    expect(afterAuthentication(statements)).toHaveLength(1);
+    await expectIndexedPlans(statements);
+  });
+
+  it('lets the foreign keys find a source\'s and a person\'s records through their indexes', async () => {
+    // What PostgreSQL itself runs when a source or person is deleted, planned as it plans them (generically).
+    await database.query('set plan_cache_mode = force_generic_plan');
+    try {
+      const foreignKeyStatements = [
+        { text: 'select 1 from only "feedback_record" x where $1 operator(pg_catalog.=) "source_id" for key share of x', values: [busySource()] },
+        { text: 'update only "feedback_record" set "person_id" = null where $1 operator(pg_catalog.=) "person_id"', values: [somePerson()] },
+      ];
+      await expectIndexedPlans(foreignKeyStatements);
+    } finally {
+      await database.query('reset plan_cache_mode');
+    }
+  });
+});
+
+describe('upserting people', () => {
+  for (const [name, body] of [
+    ['by email', { email: 'PERSON-77@example.com', last_name: 'García' }],
+    ['by external_id', { external_id: 'crm-78', phone: '+34912345678' }],
+    ['new, with a company matched by domain', { email: 'maria@northwind.example', company: { name: 'Northwind Traders', domain: 'company-10.example' } }],
+  ] as const) {
+    it(`upserts a person ${name} through indexes only`, async () => {
+      const { result, statements } = await capture(() => rest.put('/people', body));
+      expect([200, 201], result.text).toContain(result.status);
+      await expectIndexedPlans(statements);
+    });
+  }
+});
+
+describe('reading', () => {
+  const page = `query ($sourceId: ID, $personId: ID, $after: String) {
+    records(sourceId: $sourceId, personId: $personId, first: 100, after: $after) {
+      edges { node { id source { id name recordCount } person { id email company { id name } } } }
+      pageInfo { endCursor }
+    }
+  }`;
+
+  for (const [name, variables] of [
+    ['of a source', () => ({ sourceId: String(busySource()) })],
+    ['of a person', () => ({ personId: String(somePerson()) })],
+    ['of the organization', () => ({})],
+  ] as const) {
+    it(`reads a records page ${name}, its next page and their sources, people and companies through indexes only`, async () => {
+      const first = await capture(() => server.graphql<{ records: { pageInfo: { endCursor: string } } }>(page, variables(), token));
+      expect(first.result.body.errors).toBeUndefined();
+      const next = await capture(() => server.graphql(page, { ...variables(), after: first.result.body.data?.records.pageInfo.endCursor }, token));
+      expect(next.result.body.errors).toBeUndefined();
+      await expectIndexedPlans([...first.statements, ...next.statements]);
+    });
+  }
+
+  it('reads one record, one source, one person and the lists of sources and people through indexes only', async () => {
+    const { result, statements } = await capture(() =>
+      server.graphql(
+        `query ($recordId: ID!, $sourceId: ID!, $personId: ID!) {
+          record(id: $recordId, sourceId: $sourceId) { id source { name } person { email company { name } } }
+          feedbackSource(id: $sourceId) { name recordCount }
+          person(id: $personId) { email company { name } }
+          feedbackSources(first: 5) { edges { node { name recordCount } } }
+          people(first: 5) { edges { node { email company { name } } } }
+          byEmail: people(email: "person-99@example.com") { edges { node { id } } }
+        }`,
+        { recordId: String(seeded.records[4000]), sourceId: String(seeded.sources[(4001 % SOURCES)]), personId: String(somePerson()) },
+        token,
+      ),
+    );
+    expect(result.body.errors).toBeUndefined();
+    await expectIndexedPlans(statements);
+  });
+});
