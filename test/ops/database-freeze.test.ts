@@ -197,10 +197,11 @@ beforeAll(async () => {
   ];
   try {
     await sleep(LOAD_BEFORE_FREEZE_MS);
-    // One document as the freeze begins (pooled connections stop answering), one later (new ones cannot connect).
-    const documents = [threeMutations('three-early'), sleep(FREEZE_MS / 2).then(() => threeMutations('three-late'))];
     await database.freeze();
     freezeAt = sinceStart();
+    // One document as the freeze begins (pooled connections stop answering), one later (new ones cannot
+    // connect). Both are sent once PostgreSQL is stopped: one sent before could be answered in full first.
+    const documents = [threeMutations('three-early'), sleep(FREEZE_MS / 2).then(() => threeMutations('three-late'))];
     await sleep(FREEZE_MS);
     await Promise.all(documents);
   } finally {
