@@ -7,6 +7,7 @@ import type { MikroORM } from '../database/orm.ts';
 import { type ApiError, ValidationError } from '../errors/api-error.ts';
 import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
 import type { Metrics } from '../http/metrics.ts';
+import { useCompiledExecution } from './compiled.ts';
 import { type Context, createContext } from './context.ts';
 import { queryLimitPlugins } from './limits.ts';
 import { schema } from './schema.ts';
@@ -131,6 +132,7 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       ...queryLimitPlugins(schema, publicUrl),
       useApiErrors(metrics),
       useRequestErrorEnvelope(publicUrl),
+      useCompiledExecution(),
     ],
   });
 }

@@ -1,0 +1,43 @@
+import { type JITCache, useGraphQlJit } from '@envelop/graphql-jit';
+import { type DocumentNode, type ExecutionArgs, type ExecutionResult, isAbstractType, Kind } from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import { LRUCache } from 'lru-cache';
+import type { Context } from './context.ts';
+import { schema } from './schema.ts';
+
+/** Documents kept compiled at once; a client sending endless distinct queries only evicts older ones. */
+const COMPILED_DOCUMENTS = 1_000;
+
+/**
+ * graphql-jit calls `resolveType(value, context, info)` without the abstract type that graphql-js passes
+ * fourth, and the resolvers Pothos generates for unions and interfaces rely on it: each is given its own
+ * type when the caller leaves it out.
+ */
+for (const type of Object.values(schema.getTypeMap())) {
+  if (!isAbstractType(type) || !type.resolveType) continue;
+  const resolveType = type.resolveType;
+  type.resolveType = (value, context, info, abstractType) => resolveType(value, context, info, abstractType ?? type);
+}
+
+function operationCount(document: DocumentNode): number {
+  return document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
+}
+
+/**
+ * /graphql runs each document as code compiled once (graphql-jit) instead of interpreting it field by
+ * field. The plugin caches by document only, not by operation name, so a document holding several
+ * operations is left to the interpreter rather than answered with the wrong operation.
+ */
+export function useCompiledExecution() {
+  const cache: JITCache = new LRUCache<string, Parameters<JITCache['set']>[1]>({ max: COMPILED_DOCUMENTS });
+  return useGraphQlJit({}, { cache, enableIf: (args: ExecutionArgs) => operationCount(args.document) === 1 });
+}
+
+export type CompiledOperation = (variables: Record<string, unknown>, context: Context) => Promise<ExecutionResult>;
+
+/** Compiles a REST route's document when the route table loads, so requests only run it. */
+export function compileOperation(document: DocumentNode): CompiledOperation {
+  const compiled = compileQuery(schema, document);
+  if (!isCompiledQuery(compiled)) throw new Error(`REST operation does not compile: ${compiled.errors?.map((error) => error.message).join('; ')}`);
+  return async (variables, context) => await compiled.query(undefined, context, variables);
+}
