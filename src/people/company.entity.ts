@@ -11,6 +11,8 @@ const CompanySchema = defineEntity({
       expression: 'create unique index "company_organization_name_without_domain_unique" on "company" ("organization_id", "name") where "domain" is null',
     },
   ],
+  // Companies without a domain are found by name, whether or not a same-named one has a domain.
+  indexes: [{ name: 'company_organization_name_index', properties: ['organization', 'name'] }],
   properties: {
     id: p.bigint('number').primary(),
     organization: () => p.manyToOne(Organization).deleteRule('cascade'),

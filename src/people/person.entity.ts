@@ -12,6 +12,8 @@ const PersonSchema = defineEntity({
       expression: 'create unique index "person_organization_email_unique" on "person" ("organization_id", lower("email"))',
     },
   ],
+  // Serves the newest-first listing of an organization's people (keyset pagination).
+  indexes: [{ name: 'person_organization_id_index', properties: ['organization', 'id'] }],
   properties: {
     id: p.bigint('number').primary(),
     organization: () => p.manyToOne(Organization).deleteRule('cascade'),

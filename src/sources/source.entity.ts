@@ -4,6 +4,8 @@ import { Organization } from '../organizations/organization.entity.ts';
 const FeedbackSourceSchema = defineEntity({
   name: 'FeedbackSource',
   uniques: [{ name: 'feedback_source_organization_name_unique', properties: ['organization', 'name'] }],
+  // Serves the newest-first listing of an organization's sources (keyset pagination).
+  indexes: [{ name: 'feedback_source_organization_id_index', properties: ['organization', 'id'] }],
   properties: {
     id: p.bigint('number').primary(),
     organization: () => p.manyToOne(Organization).deleteRule('cascade'),

@@ -297,6 +297,8 @@ describe('upserting people', () => {
     ['by email', { email: 'PERSON-77@example.com', last_name: 'García' }],
     ['by external_id', { external_id: 'crm-78', phone: '+34912345678' }],
     ['new, with a company matched by domain', { email: 'maria@northwind.example', company: { name: 'Northwind Traders', domain: 'company-10.example' } }],
+    ['new, with a company matched by name', { email: 'kenji@example.com', company: { name: 'Company 11' } }],
+    ['new, with a new company without a domain', { email: 'ana@example.com', company: { name: 'Brand-new Company' } }],
   ] as const) {
     it(`upserts a person ${name} through indexes only`, async () => {
       const { result, statements } = await capture(() => rest.put('/people', body));
@@ -345,5 +347,21 @@ describe('reading', () => {
     );
     expect(result.body.errors).toBeUndefined();
     await expectIndexedPlans(statements);
+  });
+
+  // For a large tenant, walking the primary key newest first is the cheapest plan; for a small one
+  // among large ones it would read everybody's rows.
+  it("lists a small tenant's sources and people through its organization's indexes, not a walk of every tenant's rows", async () => {
+    const smallToken = await server.createToken('Small Tenant');
+    const small = new RestClient(server.url, smallToken);
+    await small.createSource({ name: 'Typeform NPS' });
+    await small.upsertPerson({ email: 'only@small.example' });
+    const { result, statements } = await capture(() =>
+      server.graphql('{ feedbackSources(first: 5) { edges { node { name } } } people(first: 5) { edges { node { email } } } }', {}, smallToken),
+    );
+    expect(result.body.errors).toBeUndefined();
+    const indexes = await expectIndexedPlans(statements);
+    expect(indexes.filter((index) => index.includes('(full index)'))).toEqual([]);
+    expect(indexes).toEqual(expect.arrayContaining([expect.stringMatching(/^feedback_source: feedback_source_organization_id_index/), expect.stringMatching(/person_organization_id_index/)]));
   });
 });
