@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -16,6 +17,9 @@ function isOrigin(value: string): boolean {
   return URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
 }
 
+/** More server processes than this would mostly compete for the same database connections. */
+export const MAX_WORKERS = 64;
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const schema = z.object({
@@ -27,7 +31,15 @@ const schema = z.object({
   REDIS_URL: url(['redis', 'rediss']).optional(),
   RATE_LIMIT_PER_MINUTE: integer(0, 1_000_000).default(100),
   IDEMPOTENCY_TTL_SECONDS: integer(1, 31 * 24 * 3600).default(3600),
+  // Unset: derived from the database pool (src/http/admission.ts); 0 admits every request.
+  MAX_CONCURRENT_REQUESTS: integer(0, 100_000).optional(),
   LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
+  WORKERS: z
+    .string()
+    .regex(/^(auto|\d+)$/, `must be auto or an integer between 1 and ${MAX_WORKERS}`)
+    .transform((value) => (value === 'auto' ? Math.min(os.availableParallelism(), MAX_WORKERS) : Number(value)))
+    .pipe(z.number().int().min(1, 'must be at least 1').max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`))
+    .default(1),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -44,8 +56,12 @@ export interface Config {
   redisUrl: string | undefined;
   rateLimitPerMinute: number;
   idempotencyTtlSeconds: number;
+  /** API requests one process runs at once before it sheds more with 503; undefined: derived from the pool; 0: no limit. */
+  maxConcurrentRequests: number | undefined;
   logLevel: (typeof logLevels)[number];
   corsOrigins: string[];
+  /** Server processes sharing the port (node:cluster); 1 runs the server in this process alone. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -74,7 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: values.REDIS_URL,
     rateLimitPerMinute: values.RATE_LIMIT_PER_MINUTE,
     idempotencyTtlSeconds: values.IDEMPOTENCY_TTL_SECONDS,
+    maxConcurrentRequests: values.MAX_CONCURRENT_REQUESTS,
     logLevel: values.LOG_LEVEL,
     corsOrigins: values.CORS_ORIGINS,
+    workers: values.WORKERS,
   };
 }

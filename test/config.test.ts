@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +37,10 @@ describe('loadConfig defaults', () => {
   it('has no DATABASE_URL by default, so the embedded database is used', () => {
     expect(loadConfig({}).databaseUrl).toBeUndefined();
   });
+
+  it('runs one server process by default', () => {
+    expect(loadConfig({}).workers).toBe(1);
+  });
 });
 
 describe('loadConfig with values', () => {
@@ -55,6 +60,14 @@ describe('loadConfig with values', () => {
     const config = loadConfig({ PORT: '8080', RATE_LIMIT_PER_MINUTE: '250', IDEMPOTENCY_TTL_SECONDS: '60' });
     expect({ port: config.port, rateLimitPerMinute: config.rateLimitPerMinute, idempotencyTtlSeconds: config.idempotencyTtlSeconds }).toEqual({ port: 8080, rateLimitPerMinute: 250, idempotencyTtlSeconds: 60 });
   });
+
+  it('reads WORKERS as a number of server processes', () => {
+    expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
+  });
+
+  it('reads WORKERS=auto as the number of cores this process may use', () => {
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(Math.min(os.availableParallelism(), 64));
+  });
 });
 
 describe('loadConfig with an invalid variable', () => {
@@ -67,6 +80,9 @@ describe('loadConfig with an invalid variable', () => {
     ['LOG_LEVEL', 'loud'],
     ['CORS_ORIGINS', 'nope'],
     ['REDIS_URL', 'http://x'],
+    ['WORKERS', '0'],
+    ['WORKERS', '65'],
+    ['WORKERS', 'all'],
   ];
 
   function configErrorOf(env: Record<string, string>): unknown {
