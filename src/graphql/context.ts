@@ -14,8 +14,8 @@ export interface Context {
   log: FastifyBaseLogger;
   metrics: Metrics;
   /**
-   * True when `em` is a transaction opened for this single operation (a REST write with an
-   * Idempotency-Key): its mutation then needs no savepoint of its own.
+   * True when `em` is a transaction opened for this single operation (a REST write, or a GraphQL
+   * document of one mutation, sent with an Idempotency-Key): its mutation then needs no savepoint.
    */
   operationTransaction?: boolean;
   /**

@@ -15,7 +15,8 @@ export interface MutateOptions {
 /**
  * The body of every mutation resolver: checks the scope, runs the write in a transaction (a
  * savepoint when an idempotent request's transaction is open), and records a failure on the context.
- * The transaction of a REST write with an Idempotency-Key is the operation's own, so it needs no savepoint.
+ * The transaction of a REST write or of a one-mutation GraphQL document sent with an Idempotency-Key is
+ * the operation's own, rolled back whole when the write fails, so it needs no savepoint.
  */
 export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityManager, viewer: Viewer) => Promise<T>, options: MutateOptions = {}): Promise<T> {
   try {

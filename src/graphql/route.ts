@@ -1,27 +1,31 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { getOperationAST, parse } from 'graphql';
+import { getOperationAST, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import type { MikroORM } from '../database/orm.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
+import { respondIdempotently } from '../idempotency/idempotent-write.ts';
+import { idempotencyKeyOf } from '../idempotency/idempotency.ts';
 import type { Context } from './context.ts';
 import { createGraphQLServer } from './yoga.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** An idempotent mutation's transaction, which the GraphQL context joins. */
-    transaction: EntityManager | null;
+    /**
+     * An idempotent mutation's transaction, which the GraphQL context joins; `operationTransaction`
+     * when the document's one mutation is all that runs in it, which then needs no savepoint.
+     */
+    transaction: { em: EntityManager; operationTransaction: boolean } | null;
     graphqlContext: Context | null;
   }
 }
 
-function isMutation(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null || !('query' in body) || typeof body.query !== 'string') return false;
+function operationOf(body: unknown): OperationDefinitionNode | null {
+  if (typeof body !== 'object' || body === null || !('query' in body) || typeof body.query !== 'string') return null;
   try {
     const operationName = 'operationName' in body && typeof body.operationName === 'string' ? body.operationName : null;
-    return getOperationAST(parse(body.query), operationName)?.operation === 'mutation';
+    return getOperationAST(parse(body.query), operationName) ?? null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -48,12 +52,15 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM
     method: ['GET', 'POST'],
     handler: async (request, reply) => {
       const key = request.method === 'POST' ? idempotencyKeyOf(request.headers) : null;
-      const viewer = request.viewer;
-      if (key === null || viewer === null || !isMutation(request.body)) return yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+      const operation = key === null || request.viewer === null ? null : operationOf(request.body);
+      if (key === null || operation?.operation !== 'mutation') return yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
 
-      const idempotent = { organizationId: viewer.organizationId, key, method: 'POST', path: yoga.graphqlEndpoint, hash: requestHash('', request.body, request.rawBody), ttlSeconds: deps.idempotencyTtlSeconds };
-      const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {
-        request.transaction = em;
+      // A failed mutation rolls the transaction back, so a document of one mutation needs no savepoint;
+      // in a longer one, each mutation's failure must leave the others' writes.
+      const [only, ...others] = operation.selectionSet.selections;
+      const operationTransaction = only?.kind === Kind.FIELD && others.length === 0;
+      const response = await respondIdempotently(request, reply, key, deps, async (em) => {
+        request.transaction = { em, operationTransaction };
         const init = { method: 'POST', headers: forwardedHeaders(request), body: request.rawBody };
         const result = await yoga.fetch(`http://localhost${yoga.graphqlEndpoint}`, init, { req: request, reply });
         const body = await result.text();
@@ -63,7 +70,6 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM
         const clean = result.ok && outcome !== undefined && !outcome.failed && !('errors' in (JSON.parse(body) as object));
         return { status: result.status, contentType: result.headers.get('content-type') ?? 'application/json', body, store: (outcome?.written ?? false) || clean };
       });
-      if (replayed) reply.header('Idempotency-Replayed', 'true');
       return reply.code(response.status).type(response.contentType).send(response.body);
     },
   });

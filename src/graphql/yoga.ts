@@ -122,7 +122,7 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       shouldPersistHeaders: true,
     },
     context: ({ req }) => {
-      req.graphqlContext = createContext({ em: req.transaction ?? orm.em, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log, metrics });
+      req.graphqlContext = createContext({ em: req.transaction?.em ?? orm.em, operationTransaction: req.transaction?.operationTransaction, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log, metrics });
       return req.graphqlContext;
     },
     plugins: [

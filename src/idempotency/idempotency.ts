@@ -74,6 +74,14 @@ export interface IdempotentRequest {
   ttlSeconds: number;
 }
 
+/** A write's response, and whether it is to be kept for the key (a failed write's is not). */
+export type WriteResponse = StoredResponse & { store: boolean };
+
+export interface IdempotentOutcome {
+  response: StoredResponse;
+  replayed: boolean;
+}
+
 interface StoredRow {
   method: string;
   path: string;
@@ -83,52 +91,98 @@ interface StoredRow {
   response_body: string;
 }
 
+/** The key's lock, with its live stored response when there is one (all columns null otherwise). */
+type LockedLookup = { locked: boolean } & (StoredRow | { [Column in keyof StoredRow]: null });
+
+/** Ends the transaction with a rollback and answers with `outcome`: nothing of the write is kept. */
+class RolledBack extends Error {
+  readonly outcome: IdempotentOutcome;
+
+  constructor(outcome: IdempotentOutcome) {
+    super('idempotent write rolled back');
+    this.outcome = outcome;
+  }
+}
+
+function inProgress(key: string): ConflictError {
+  return new ConflictError('IDEMPOTENCY_KEY_IN_PROGRESS', { param: 'Idempotency-Key', message: `A request with Idempotency-Key "${key}" is still being processed.` });
+}
+
+/** The stored response of this request, or the conflict of a key used for another one. */
+function replayOf(stored: StoredRow, request: IdempotentRequest): IdempotentOutcome {
+  if (stored.method !== request.method || stored.path !== request.path) {
+    throw new ConflictError('IDEMPOTENCY_KEY_REUSE', {
+      param: 'Idempotency-Key',
+      message: `Idempotency-Key "${request.key}" was used for ${stored.method} ${stored.path}, not ${request.method} ${request.path}.`,
+    });
+  }
+  if (stored.request_hash !== request.hash) {
+    throw new ConflictError('IDEMPOTENCY_KEY_MISMATCH', { param: 'Idempotency-Key', message: `Idempotency-Key "${request.key}" was used with a different request body.` });
+  }
+  return { response: { status: stored.status, contentType: stored.content_type, body: stored.response_body }, replayed: true };
+}
+
+const findLive = (em: EntityManager, request: IdempotentRequest) =>
+  query(
+    em,
+    sql<StoredRow>`select "method", "path", "request_hash", "status", "content_type", "response_body" from "idempotency_key"
+      where "organization_id" = ${request.organizationId} and "key" = ${request.key} and "expires_at" > now()`,
+  );
+
 /**
- * Runs a write at most once per key. The write and its stored response commit in one transaction,
- * so a crash leaves either both or neither; a failed write (thrown, or `store: false`) stores
- * nothing and the key stays free. A second request while the first runs is told so, not queued.
+ * Runs a write at most once per key, in five statements: BEGIN, the key's lock and its stored
+ * response (one statement), the write, the response's store, COMMIT; a replay takes three. The write
+ * and its stored response commit in one transaction, so a crash leaves either both or neither; a
+ * failed write (thrown, or `store: false`) is rolled back and stores nothing, so the key stays free.
+ * The lock is tried, not waited for: a second request while the first runs is told so at once.
+ *
+ * The lock and the lookup share a statement, hence a snapshot taken before the lock is granted: a
+ * first request that commits in that instant hands the lock over while the lookup misses its
+ * response. The store is the arbiter: ON CONFLICT sees committed rows whatever the snapshot, and it
+ * overwrites an expired response only (now() is the transaction's start, the lookup's too, so both
+ * agree on what expired). When it changes no row, a live response committed before the lock was
+ * granted, which any statement after the lookup sees: the transaction (this duplicate write with it)
+ * is rolled back, and the request answered from that response, or refused when it was another
+ * request's. One statement more, on that path only.
  */
-export async function runIdempotent(
-  orm: MikroORM,
-  request: IdempotentRequest,
-  write: (em: EntityManager) => Promise<StoredResponse & { store: boolean }>,
-): Promise<{ response: StoredResponse; replayed: boolean }> {
-  return await orm.em.fork().transactional(async (em) => {
-    const [lock] = await query(em, sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${lockId(request.organizationId, request.key)}::bigint) as "locked"`);
-    if (!lock?.locked) {
-      throw new ConflictError('IDEMPOTENCY_KEY_IN_PROGRESS', { param: 'Idempotency-Key', message: `A request with Idempotency-Key "${request.key}" is still being processed.` });
-    }
-    const [stored] = await query(
-      em,
-      sql<StoredRow>`select "method", "path", "request_hash", "status", "content_type", "response_body" from "idempotency_key"
-        where "organization_id" = ${request.organizationId} and "key" = ${request.key} and "expires_at" > now()`,
-    );
-    if (stored) {
-      if (stored.method !== request.method || stored.path !== request.path) {
-        throw new ConflictError('IDEMPOTENCY_KEY_REUSE', {
-          param: 'Idempotency-Key',
-          message: `Idempotency-Key "${request.key}" was used for ${stored.method} ${stored.path}, not ${request.method} ${request.path}.`,
-        });
-      }
-      if (stored.request_hash !== request.hash) {
-        throw new ConflictError('IDEMPOTENCY_KEY_MISMATCH', { param: 'Idempotency-Key', message: `Idempotency-Key "${request.key}" was used with a different request body.` });
-      }
-      return { response: { status: stored.status, contentType: stored.content_type, body: stored.response_body }, replayed: true };
-    }
-    const response = await write(em);
-    if (response.store) {
-      await query(
+export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, write: (em: EntityManager) => Promise<WriteResponse>): Promise<IdempotentOutcome> {
+  try {
+    return await orm.em.fork().transactional(async (em) => {
+      const [found] = await query(
         em,
-        sql`insert into "idempotency_key" ("organization_id", "key", "method", "path", "request_hash", "status", "content_type", "response_body", "created_at", "expires_at")
+        // Materialized, so the lock is tried exactly once whatever the plan.
+        sql<LockedLookup>`with "lock" as materialized (select pg_try_advisory_xact_lock(${lockId(request.organizationId, request.key)}::bigint) as "locked")
+          select "lock"."locked", "stored"."method", "stored"."path", "stored"."request_hash", "stored"."status", "stored"."content_type", "stored"."response_body"
+          from "lock" left join "idempotency_key" as "stored" on "lock"."locked" and "stored"."organization_id" = ${request.organizationId}
+            and "stored"."key" = ${request.key} and "stored"."expires_at" > now()`,
+      );
+      if (!found?.locked) throw inProgress(request.key);
+      if (found.method !== null) return replayOf(found, request);
+
+      const response = await write(em);
+      const written = { response: { status: response.status, contentType: response.contentType, body: response.body }, replayed: false };
+      if (!response.store) throw new RolledBack(written);
+      const [stored] = await query(
+        em,
+        sql<{ stored: boolean }>`insert into "idempotency_key" ("organization_id", "key", "method", "path", "request_hash", "status", "content_type", "response_body", "created_at", "expires_at")
           values (${request.organizationId}, ${request.key}, ${request.method}, ${request.path}, ${request.hash}, ${response.status}, ${response.contentType}, ${response.body},
             now(), now() + make_interval(secs => ${request.ttlSeconds}))
           on conflict ("organization_id", "key") do update set
             "method" = excluded."method", "path" = excluded."path", "request_hash" = excluded."request_hash", "status" = excluded."status",
-            "content_type" = excluded."content_type", "response_body" = excluded."response_body", "created_at" = excluded."created_at", "expires_at" = excluded."expires_at"`,
+            "content_type" = excluded."content_type", "response_body" = excluded."response_body", "created_at" = excluded."created_at", "expires_at" = excluded."expires_at"
+          where "idempotency_key"."expires_at" <= now()
+          returning true as "stored"`,
       );
-    }
-    return { response, replayed: false };
-  });
+      if (stored) return written;
+      const [live] = await findLive(em, request);
+      // Gone already (it expired and was purged): the client's retry runs afresh.
+      if (!live) throw inProgress(request.key);
+      throw new RolledBack(replayOf(live, request));
+    });
+  } catch (error) {
+    if (error instanceof RolledBack) return error.outcome;
+    throw error;
+  }
 }
 
 /** Expired keys deleted per statement: each batch finishes well within the statement timeout, however large the backlog. */

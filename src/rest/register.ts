@@ -6,7 +6,8 @@ import { ApiError, AuthenticationError } from '../errors/api-error.ts';
 import { createContext } from '../graphql/context.ts';
 import { toApiError } from '../http/error-envelope.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { idempotencyKeyOf, requestHash, runIdempotent } from '../idempotency/idempotency.ts';
+import { respondIdempotently } from '../idempotency/idempotent-write.ts';
+import { idempotencyKeyOf } from '../idempotency/idempotency.ts';
 import { executeOperation } from './operation.ts';
 import { restNamer } from './params.ts';
 import type { RestRoute } from './route.ts';
@@ -76,20 +77,10 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           if (location) reply.header('Location', location);
           return reply.code(response.status).send(response.body);
         }
-        const idempotentPath = request.url.split('?')[0] ?? request.url;
-        const idempotent = {
-          organizationId: viewer.organizationId,
-          key,
-          method: route.method,
-          path: idempotentPath,
-          hash: requestHash(request.url.slice(idempotentPath.length), request.body, request.rawBody),
-          ttlSeconds: deps.idempotencyTtlSeconds,
-        };
-        const { response, replayed } = await runIdempotent(deps.orm, idempotent, async (em) => {
+        const response = await respondIdempotently(request, reply, key, deps, async (em) => {
           const { status, body } = await run(em);
           return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body), store: true };
         });
-        if (replayed) reply.header('Idempotency-Replayed', 'true');
         // A replay answers from the stored body, so it names the same resource.
         const location = response.status === 201 ? locationOf(route, input.params, JSON.parse(response.body)) : null;
         if (location) reply.header('Location', location);
