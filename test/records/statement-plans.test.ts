@@ -24,7 +24,7 @@ const COMPANIES = 2_000;
 const TENANTS = 1_000;
 
 /** Tables whose size grows with use: a sequential scan over one reads every tenant's rows. */
-const GROWING_TABLES = ['feedback_record', 'feedback_source', 'person', 'company', 'api_key'];
+const GROWING_TABLES = ['feedback_record', 'feedback_source', 'person', 'company', 'api_key', 'idempotency_key'];
 
 interface Statement {
   text: string;
@@ -152,6 +152,11 @@ async function seed(): Promise<void> {
     select $1, ($2::bigint[])[1 + g % ${SOURCES}], case when g % 10 <> 0 then ($3::bigint[])[1 + g % ${PEOPLE}] end, 'ticket-' || g,
       timestamptz '2026-01-01' - g * interval '1 minute', '[{"category": "content", "type": "string", "name": "subject", "value": "Export times out"}]', now()
     from generate_series(1, ${RECORDS}) g returning "id"`, [organizationId, seeded.sources, seeded.people]);
+  // Stored responses of other tenants' and our own earlier writes, live and expired.
+  await run(`insert into "idempotency_key" ("organization_id", "key", "method", "path", "request_hash", "status", "content_type", "response_body", "created_at", "expires_at")
+    select case when g % 10 = 0 then $1 else (select min("id") from "organization") + g % ${TENANTS} end, 'key-' || g, 'POST', '/v3/rest/feedback-sources/1/records', md5(g::text) || md5(g::text),
+      201, 'application/json; charset=utf-8', '{}', now(), now() + (g % 7200 - 3600) * interval '1 second'
+    from generate_series(1, ${RECORDS / 2}) g`, [organizationId]);
   await run('reset session_replication_role');
   await run('analyze');
 }
@@ -239,6 +244,21 @@ describe('ingesting records', () => {
     expect(batch?.results.filter((item) => item.code === 'PERSON_NOT_FOUND')).toHaveLength(10);
     expect(afterAuthentication(statements)).toHaveLength(1);
     await expectIndexedPlans(statements);
+  });
+});
+
+describe('writing with an Idempotency-Key', () => {
+  it('claims the key, writes, stores the response and replays it through the idempotency key index only', async () => {
+    const body = { external_id: 'keyed-1', fields: subject('Keyed write') };
+    const headers = { 'idempotency-key': 'plan-key-1' };
+    const first = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, body, { headers }));
+    expect(first.result.status, first.result.text).toBe(201);
+    const replay = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, body, { headers }));
+    expect(replay.result.headers.get('idempotency-replayed')).toBe('true');
+    const indexes = await expectIndexedPlans([...first.statements, ...replay.statements]);
+    const keyIndexes = indexes.filter((index) => index.includes('idempotency_key'));
+    expect(keyIndexes.length).toBeGreaterThan(0);
+    expect(keyIndexes.every((index) => index.includes('idempotency_key_organization_key_unique')), keyIndexes.join('\n')).toBe(true);
   });
 });
 
