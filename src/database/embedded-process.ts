@@ -250,8 +250,11 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-/** Starts the server on 127.0.0.1:port only (no Unix socket) and waits until it accepts connections. */
-export async function startServer(mode: SpawnMode, locations: Locations, port: number, log: (line: string) => void): Promise<RunningPostgres> {
+/**
+ * Starts the server on 127.0.0.1:port only (no Unix socket) and waits until it accepts connections.
+ * `maxConnections` overrides PostgreSQL's setting (100 unless its configuration file says otherwise).
+ */
+export async function startServer(mode: SpawnMode, locations: Locations, port: number, log: (line: string) => void, maxConnections?: number): Promise<RunningPostgres> {
   const child = spawnBinary(mode, locations, 'postgres', (seen) => [
     '-D',
     seen.pgData,
@@ -261,6 +264,7 @@ export async function startServer(mode: SpawnMode, locations: Locations, port: n
     'listen_addresses=127.0.0.1',
     '-c',
     'unix_socket_directories=',
+    ...(maxConnections === undefined ? [] : ['-c', `max_connections=${maxConnections}`]),
   ]);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // If this process exits without stopping it (process.exit, an uncaught error), PostgreSQL stops too.

@@ -57,7 +57,7 @@ async function credentials(dataDir: string): Promise<Credentials> {
  * listening on a free loopback port only. As root it runs as the `postgres` user (see
  * embedded-process.ts for how it reaches a data directory or binaries below a private directory).
  */
-export async function startEmbeddedDatabase(dataDir: string, options: { log?: (line: string) => void; port?: number } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase(dataDir: string, options: { log?: (line: string) => void; port?: number; maxConnections?: number } = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true });
   await openToPostgresUser(dataDir);
   const realDataDir = await realpath(dataDir);
@@ -76,7 +76,7 @@ export async function startEmbeddedDatabase(dataDir: string, options: { log?: (l
   const locations = { native, pgData };
   if (!existsSync(path.join(pgData, 'PG_VERSION'))) await initialise(mode, locations, user, password, log);
   const port = options.port ?? (await freePort());
-  const server = await startServer(mode, locations, port, log);
+  const server = await startServer(mode, locations, port, log, options.maxConnections);
   return { url: databaseUrl(user, password, port), stop: () => server.stop() };
 }
 
