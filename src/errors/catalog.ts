@@ -21,6 +21,8 @@ export interface CatalogEntry {
   /** What the client can do next. */
   suggestion: string;
   retryable?: boolean;
+  /** The HTTP status when it is not the type's (SPEC §5 names one such code: SERVICE_OVERLOADED, 503). */
+  status?: number;
 }
 
 export const errorCatalog = {
@@ -202,12 +204,30 @@ export const errorCatalog = {
     suggestion: 'Retry in a few seconds.',
     retryable: true,
   },
+  SERVICE_OVERLOADED: {
+    type: 'server_error',
+    // A server error, yet not a failure: 503 tells clients and proxies that the request was not run
+    // and that the same request will be served once load drops.
+    status: 503,
+    message: 'The server is busy with other requests; this one was not run.',
+    suggestion: 'Retry after the number of seconds in the Retry-After header, with the same Idempotency-Key for a write.',
+    retryable: true,
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;
 
 export function catalogEntry(code: ErrorCode): CatalogEntry {
   return errorCatalog[code];
+}
+
+/** The HTTP status of a catalog entry: its own where it has one, else its type's. */
+export function statusOfEntry(entry: CatalogEntry): number {
+  return entry.status ?? errorTypes[entry.type];
+}
+
+export function statusOfCode(code: ErrorCode): number {
+  return statusOfEntry(errorCatalog[code]);
 }
 
 export function docUrl(publicUrl: string, code: ErrorCode): string {

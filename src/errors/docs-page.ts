@@ -1,4 +1,4 @@
-import { errorCatalog, errorTypes } from './catalog.ts';
+import { errorCatalog, statusOfEntry } from './catalog.ts';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
@@ -6,7 +6,7 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${cha
 export function renderErrorDocs(): string {
   const sections = Object.entries(errorCatalog)
     .map(([code, entry]) => {
-      const status = errorTypes[entry.type];
+      const status = statusOfEntry(entry);
       const retryable = 'retryable' in entry && entry.retryable ? 'yes' : 'no';
       return `<section id="${code}">
   <h2><a href="#${code}">${code}</a></h2>
@@ -25,7 +25,7 @@ export function renderErrorDocs(): string {
 </head>
 <body>
 <h1>Error codes</h1>
-<p>Every error response carries a <code>type</code> (which fixes the HTTP status) and a stable <code>code</code> listed below.</p>
+<p>Every error response carries a <code>type</code> (which fixes the HTTP status, except that <code>SERVICE_OVERLOADED</code> answers 503) and a stable <code>code</code> listed below.</p>
 ${sections}
 </body>
 </html>

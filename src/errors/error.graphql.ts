@@ -20,7 +20,7 @@ const errorTypeMeanings: Record<ErrorType, string> = {
   not_found_error: 'the object does not exist in the organization',
   conflict_error: 'the write clashes with existing data, such as a name or external id already taken',
   rate_limit_error: 'the token sent too many requests; retry after retryAfterSeconds',
-  server_error: 'the service failed; retry when retryable is true',
+  server_error: 'the service failed, or refused the request under load (SERVICE_OVERLOADED, HTTP 503); retry when retryable is true',
 };
 
 const ErrorTypeEnum = builder.enumType('ErrorType', {

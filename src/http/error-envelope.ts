@@ -1,6 +1,6 @@
 import { ConnectionException } from '@mikro-orm/core';
 import { ApiError, NotFoundError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
-import { docUrl, errorTypes } from '../errors/catalog.ts';
+import { type CatalogEntry, docUrl, errorCatalog, errorTypes } from '../errors/catalog.ts';
 
 export interface ErrorBody {
   type: string;
@@ -96,8 +96,10 @@ export function toApiError(error: unknown): { error: ApiError; unexpected: boole
   return { error: new ServerError('INTERNAL_ERROR'), unexpected: true };
 }
 
+/** The status of the error's type (SPEC §5), unless its code has its own (SERVICE_OVERLOADED: 503). */
 export function statusOf(error: ApiError): number {
-  return errorTypes[error.type];
+  const entry: CatalogEntry = errorCatalog[error.code];
+  return entry.status ?? errorTypes[error.type];
 }
 
 /** The object under `error` in REST responses and in GraphQL `extensions` (SPEC §5, §9). */

@@ -8,7 +8,7 @@ import {
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
 import { type ApiError, AuthenticationError, ConflictError, NotFoundError, PermissionError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
-import { type ErrorCode, type ErrorType, errorCatalog, errorTypes } from '../errors/catalog.ts';
+import { type ErrorCode, type ErrorType, errorCatalog, statusOfCode } from '../errors/catalog.ts';
 import { errorBody } from '../http/error-envelope.ts';
 import { CLIENT_ID } from '../http/request-id.ts';
 import { IDEMPOTENCY_KEY, MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency/idempotency.ts';
@@ -21,7 +21,7 @@ import { ErrorSchema } from './schemas.ts';
 
 /** Any request, refused before it reaches a route: headers over 16 KiB, too slow, or not valid HTTP. */
 const REQUEST_ERRORS: readonly ErrorCode[] = ['MALFORMED_REQUEST', 'REQUEST_TIMEOUT', 'PAYLOAD_TOO_LARGE'];
-/** Every REST route: credentials, scope, rate limit, unknown query keys (one, or several), server failures. */
+/** Every REST route: credentials, scope, rate limit, unknown query keys (one, or several), server failures, load shed. */
 const API_ERRORS: readonly ErrorCode[] = [
   'INVALID_FIELD_VALUE',
   'VALIDATION_FAILED',
@@ -35,6 +35,7 @@ const API_ERRORS: readonly ErrorCode[] = [
   'RATE_LIMITED',
   'DATABASE_UNAVAILABLE',
   'INTERNAL_ERROR',
+  'SERVICE_OVERLOADED',
 ];
 /** Every write: its body is parsed (a DELETE's too, when it sends one) and it takes an Idempotency-Key. */
 const WRITE_ERRORS: readonly ErrorCode[] = [
@@ -171,7 +172,7 @@ const probeHeaders: Headers = { 'X-Request-Id': ref('headers', 'RequestId'), 'co
 function errorResponses(codes: readonly ErrorCode[], headersOf: (status: number) => Headers, route: RestRoute | null, publicUrl: string): ZodOpenApiResponsesObject {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of new Set(codes)) {
-    const status = errorTypes[errorCatalog[code].type];
+    const status = statusOfCode(code);
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   const responses = [...byStatus].sort(([a], [b]) => a - b).map(([status, list]): [string, ZodOpenApiResponseObject] => {
@@ -230,7 +231,7 @@ function operationOf(route: RestRoute, publicUrl: string): ZodOpenApiOperationOb
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: route.body } } } } : {}),
     responses: {
       ...success,
-      ...errorResponses(codes, (status) => (status === 429 ? { ...headers, 'Retry-After': ref('headers', 'RetryAfter') } : headers), route, publicUrl),
+      ...errorResponses(codes, (status) => (status === 429 || status === 503 ? { ...headers, 'Retry-After': ref('headers', 'RetryAfter') } : headers), route, publicUrl),
     },
   };
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { expect } from 'vitest';
 import type { RestPerson, RestRecord, RestSource } from './resources.ts';
-import { CLIENT_REQUEST_ID, REST_BASE, SPEC_ERROR_STATUSES, type SpecErrorType } from './spec.ts';
+import { CLIENT_REQUEST_ID, REST_BASE, SPEC_ERROR_STATUSES, type SpecErrorType, specStatusOf } from './spec.ts';
 
 // The one HTTP client of the tests, over node:http so that it sends what a test means to send (any
 // method, header value or body, chunked or not), and the one check of the SPEC §5 error envelope.
@@ -270,8 +270,8 @@ export interface ErrorEnvelope {
 
 export interface ExpectedError {
   /**
-   * By default the status of the type (SPEC §5), which a REST error must have anyway; a GraphQL error
-   * beside data comes with 200.
+   * By default the status of the type, or of the code where SPEC §5 gives it one (SERVICE_OVERLOADED),
+   * which a REST error must have anyway; a GraphQL error beside data comes with 200.
    */
   status?: number;
   type: string;
@@ -304,16 +304,21 @@ export function graphqlNamesIn(error: { code: string; message: string; param: st
   return words.filter((word) => !sent.has(word));
 }
 
-/** SPEC §5: the HTTP status of an error type. */
-function statusOfType(type: string): number {
+/** SPEC §5: the HTTP status of an error, its type's unless its code has its own (SERVICE_OVERLOADED). */
+function statusOfError(type: string, code: string): number {
   const known = (name: string): name is SpecErrorType => Object.hasOwn(SPEC_ERROR_STATUSES, name);
   expect(known(type), `${type} is a type of SPEC §5`).toBe(true);
-  return known(type) ? SPEC_ERROR_STATUSES[type] : 0;
+  return known(type) ? specStatusOf(type, code) : 0;
+}
+
+/** SPEC §5: a shed request says when to retry, in whole seconds. */
+function expectRetryAfter(reply: HttpReply<unknown>): void {
+  expect(reply.headers.get('retry-after'), 'SERVICE_OVERLOADED comes with Retry-After').toMatch(/^[1-9]\d*$/);
 }
 
 /** Asserts the status and headers of an error answer and returns its request id. */
 function expectErrorAnswer(reply: HttpReply<unknown>, expected: ExpectedError): string {
-  expect(reply.status, reply.text).toBe(expected.status ?? statusOfType(expected.type));
+  expect(reply.status, reply.text).toBe(expected.status ?? statusOfError(expected.type, expected.code));
   expect(reply.headers.get('content-type')).toMatch(/^application\/([\w.-]+\+)?json(;|$)/);
   const requestId = reply.headers.get('x-request-id') ?? 'no X-Request-Id header';
   expect(requestId).toMatch(CLIENT_REQUEST_ID);
@@ -361,13 +366,14 @@ function expectEnvelopeFields(error: ErrorEnvelope, expected: ExpectedError, req
  */
 export function expectErrorEnvelope(reply: HttpReply<unknown>, expected: ExpectedError): ErrorEnvelope {
   const requestId = expectErrorAnswer(reply, expected);
-  expect(reply.status, 'the status always follows the type (SPEC §5)').toBe(statusOfType(expected.type));
+  expect(reply.status, 'the status always follows the type, or the code where SPEC §5 gives it its own').toBe(statusOfError(expected.type, expected.code));
   expect(reply.headers.get('content-type')).toBe('application/json; charset=utf-8');
   expect(reply.body).toEqual({ error: expect.any(Object) });
   const { error } = reply.body as { error: ErrorEnvelope };
   expectEnvelopeFields(error, expected, requestId);
   expect(graphqlNamesIn(error), error.message).toEqual([]);
   if (expected.code === 'RATE_LIMITED') expect(reply.headers.get('retry-after')).toBe(String(error.retry_after_seconds));
+  if (expected.code === 'SERVICE_OVERLOADED') expectRetryAfter(reply);
   return error;
 }
 
@@ -378,11 +384,12 @@ export function expectErrorEnvelope(reply: HttpReply<unknown>, expected: Expecte
 export function expectGraphQLErrorEnvelope(reply: GraphQLReply<unknown>, expected: ExpectedError): ErrorEnvelope {
   const requestId = expectErrorAnswer(reply, expected);
   // The status of the type, unless a field answered data beside the error (README, API).
-  expect([200, statusOfType(expected.type)]).toContain(reply.status);
+  expect([200, statusOfError(expected.type, expected.code)]).toContain(reply.status);
   const errors = reply.body?.errors ?? [];
   expect(errors.length, reply.text).toBeGreaterThan(0);
   for (const { extensions } of errors) expectEnvelopeFields(extensions as unknown as ErrorEnvelope, expected, requestId);
   const first = errors[0]?.extensions as unknown as ErrorEnvelope;
   if (expected.code === 'RATE_LIMITED') expect(reply.headers.get('retry-after')).toBe(String(first.retry_after_seconds));
+  if (expected.code === 'SERVICE_OVERLOADED') expectRetryAfter(reply);
   return first;
 }

@@ -18,6 +18,14 @@ export const SPEC_ERROR_STATUSES = {
 
 export type SpecErrorType = keyof typeof SPEC_ERROR_STATUSES;
 
+/** SPEC §5: the one code whose status is not its type's (a server_error, yet 503: load shed, retry after Retry-After). */
+export const SPEC_CODE_STATUSES: Readonly<Record<string, number>> = { SERVICE_OVERLOADED: 503 };
+
+/** SPEC §5: the HTTP status of an error of `type` and `code`. */
+export function specStatusOf(type: SpecErrorType, code: string): number {
+  return SPEC_CODE_STATUSES[code] ?? SPEC_ERROR_STATUSES[type];
+}
+
 /** SPEC §5: the codes the catalog has at least, by type. */
 export const SPEC_ERROR_CODES: Readonly<Record<SpecErrorType, readonly string[]>> = {
   authentication_error: ['API_TOKEN_MISSING', 'API_TOKEN_INVALID', 'API_TOKEN_EXPIRED', 'API_TOKEN_REVOKED', 'WRONG_AUTH_HEADER'],
@@ -39,7 +47,7 @@ export const SPEC_ERROR_CODES: Readonly<Record<SpecErrorType, readonly string[]>
   not_found_error: ['FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND', 'RECORD_NOT_FOUND', 'ROUTE_NOT_FOUND'],
   conflict_error: ['FEEDBACK_SOURCE_NAME_TAKEN', 'FEEDBACK_SOURCE_NOT_EMPTY', 'DUPLICATE_EXTERNAL_ID', 'IDEMPOTENCY_KEY_REUSE', 'IDEMPOTENCY_KEY_MISMATCH', 'IDEMPOTENCY_KEY_IN_PROGRESS'],
   rate_limit_error: ['RATE_LIMITED'],
-  server_error: ['INTERNAL_ERROR', 'DATABASE_UNAVAILABLE'],
+  server_error: ['INTERNAL_ERROR', 'DATABASE_UNAVAILABLE', 'SERVICE_OVERLOADED'],
 };
 
 /** Every code of SPEC §5's list, with its type. */

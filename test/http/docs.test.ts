@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCatalog, errorTypes } from '../../src/errors/catalog.ts';
+import { type ErrorCode, errorCatalog, errorTypes, statusOfCode } from '../../src/errors/catalog.ts';
 import { type HttpReply, PUBLIC_URL, send } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { FRESH_REQUEST_ID, SPEC_CODE_TYPES, SPEC_ERROR_STATUSES } from '../helpers/spec.ts';
+import { FRESH_REQUEST_ID, SPEC_CODE_TYPES, SPEC_ERROR_STATUSES, specStatusOf } from '../helpers/spec.ts';
 
 // SPEC §5 (errors, the docs page) and §6 (meta routes).
 
-const catalogCodes = Object.keys(errorCatalog);
+const catalogCodes = Object.keys(errorCatalog) as ErrorCode[];
 const catalogTypes: Record<string, string> = Object.fromEntries(Object.entries(errorCatalog).map(([code, entry]) => [code, entry.type]));
 
 let server: TestServer;
@@ -25,6 +25,14 @@ describe('the error catalog', () => {
   it('maps every type to the HTTP status of SPEC §5', () => {
     expect(errorTypes).toEqual(SPEC_ERROR_STATUSES);
   });
+
+  it.each(catalogCodes)('answers %s with the status SPEC §5 gives it: its type\'s, or its own', (code) => {
+    expect(statusOfCode(code)).toBe(specStatusOf(errorCatalog[code].type, code));
+  });
+
+  it('answers SERVICE_OVERLOADED with 503, the one status not its type\'s', () => {
+    expect(statusOfCode('SERVICE_OVERLOADED')).toBe(503);
+  });
 });
 
 describe('GET /docs/errors', () => {
@@ -39,6 +47,11 @@ describe('GET /docs/errors', () => {
   it('answers 200 text/html', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+  });
+
+  it.each(catalogCodes.map((code) => [code, statusOfCode(code)] as const))('gives %s its HTTP status, %s', (code, status) => {
+    const section = html.slice(html.indexOf(`id="${code}"`), html.indexOf('</section>', html.indexOf(`id="${code}"`)));
+    expect(section).toContain(`HTTP ${status} `);
   });
 
   it.each(catalogCodes)('has an element with id="%s"', (code) => {

@@ -1,12 +1,12 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ErrorCode, errorCatalog, errorTypes } from '../../src/errors/catalog.ts';
+import { type ErrorCode, errorCatalog } from '../../src/errors/catalog.ts';
 import { REST_PREFIX } from '../../src/rest/register.ts';
 import { restRoutes } from '../../src/rest/routes.ts';
 import { DocumentValidator, matchesTemplate, type OpenApiDocument, type OperationObject, operationKey, operationsOf } from '../helpers/openapi-conformance.ts';
 import { PUBLIC_URL, send } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { SPEC_ERROR_CODES, SPEC_ERROR_STATUSES } from '../helpers/spec.ts';
+import { SPEC_ERROR_CODES, SPEC_ERROR_STATUSES, type SpecErrorType, specStatusOf } from '../helpers/spec.ts';
 
 // SPEC §6 Meta: GET /v3/rest/openapi.json is a valid OpenAPI 3.1 document of every route, schema
 // and error; every real response of every route must be one the document describes.
@@ -456,7 +456,7 @@ describe('GET /v3/rest/openapi.json', () => {
   it.each(SPEC_ROUTES)('narrows every error status of %s to its type and the codes it can answer, with an example', (route) => {
     const [method = '', path = ''] = route.split(' ');
     const responses = Object.entries(operations.get(route)?.responses ?? {}).filter(([status]) => Number(status) >= 400);
-    expect(responses.map(([status]) => status)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500']));
+    expect(responses.map(([status]) => status)).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500', '503']));
     for (const [status, response] of responses) {
       const media = response.content?.['application/json'];
       const envelope = media?.schema as { required?: string[]; properties?: { error?: { allOf?: unknown[]; properties?: { type?: { const?: string }; code?: { enum?: ErrorCode[] } } } } };
@@ -464,10 +464,13 @@ describe('GET /v3/rest/openapi.json', () => {
       const error = envelope?.properties?.error;
       expect(error?.allOf).toEqual([{ $ref: '#/components/schemas/Error' }]);
       const type = error?.properties?.type?.const;
-      expect(type && errorTypes[type as keyof typeof errorTypes]).toBe(Number(status));
+      expect(type && Object.hasOwn(SPEC_ERROR_STATUSES, type)).toBe(true);
       const codes = error?.properties?.code?.enum ?? [];
       expect(codes.length).toBeGreaterThan(0);
-      for (const code of codes) expect(errorCatalog[code].type).toBe(type);
+      for (const code of codes) {
+        expect(errorCatalog[code].type).toBe(type);
+        expect(specStatusOf(type as SpecErrorType, code), code).toBe(Number(status));
+      }
       // Not per operation: an unknown route, and GraphQL's own refusals.
       expect(codes).not.toEqual(expect.arrayContaining(['ROUTE_NOT_FOUND']));
       expect(codes.filter((code) => code === 'INVALID_GRAPHQL_REQUEST' || code === 'QUERY_TOO_COMPLEX')).toEqual([]);
@@ -514,8 +517,19 @@ describe('GET /v3/rest/openapi.json', () => {
     for (const [status, response] of Object.entries(operations.get(route)?.responses ?? {})) {
       expect(Object.keys(response.headers ?? {}), `${route} ${status}`).toEqual(expect.arrayContaining(['X-Request-Id', 'correlation-id', 'RateLimit-Limit']));
       if (status === '201') expect(response.headers?.Location).toEqual({ $ref: '#/components/headers/Location' });
-      if (status === '429') expect(response.headers?.['Retry-After']).toEqual({ $ref: '#/components/headers/RetryAfter' });
+      if (status === '429' || status === '503') expect(response.headers?.['Retry-After']).toEqual({ $ref: '#/components/headers/RetryAfter' });
     }
+  });
+
+  it.each(SPEC_ROUTES)('documents 503 SERVICE_OVERLOADED for %s, alone under its status, with Retry-After', (route) => {
+    const response = operations.get(route)?.responses?.['503'];
+    expect(listedCodes(response?.description ?? '')).toEqual(['SERVICE_OVERLOADED']);
+    expect(response?.headers?.['Retry-After']).toEqual({ $ref: '#/components/headers/RetryAfter' });
+  });
+
+  it.each(['GET /v3/rest/openapi.json', 'GET /healthz', 'GET /readyz'])('lists no SERVICE_OVERLOADED for %s, which is never shed', (key) => {
+    const codes = Object.values(operations.get(key)?.responses ?? {}).flatMap((response) => listedCodes(response.description));
+    expect(codes).not.toContain('SERVICE_OVERLOADED');
   });
 
   it('documents 503 for GET /readyz, its answer when the database is unreachable', () => {
