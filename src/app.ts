@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
+import { admissionLimit, registerAdmission } from './http/admission.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { acceptJsonBodiesOnly } from './http/json-body.ts';
@@ -98,7 +99,10 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   app.get(`${REST_PREFIX}/openapi.json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
 
   const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics };
+  const admitted = admissionLimit(config.maxConcurrentRequests, orm.config.get('pool').max);
   await app.register(async (api) => {
+    // Load is shed first, before authentication, so a refused request costs no statement.
+    registerAdmission(api, admitted, metrics, config.publicUrl);
     // Authentication and the rate limit run before every API route, ahead of body parsing, so a
     // client without a token learns that first. A request without credentials still reaches
     // GraphQL (GraphiQL and introspection are public) and is refused field by field there.

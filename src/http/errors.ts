@@ -4,7 +4,8 @@ import { type ApiError, NotFoundError, ValidationError } from '../errors/api-err
 import { newRequestId } from './request-id.ts';
 import { errorBody, isFrameworkClientError, statusOf, toApiError } from './error-envelope.ts';
 
-function sendError(publicUrl: string, request: FastifyRequest, reply: FastifyReply, error: ApiError) {
+/** Answers with `error` in the SPEC §5 envelope, or as a GraphQL response on /graphql. */
+export function sendError(publicUrl: string, request: FastifyRequest, reply: FastifyReply, error: ApiError) {
   const body = errorBody(error, request.id, publicUrl);
   reply.code(statusOf(error));
   // GraphQL clients get a GraphQL response whose error extensions hold the REST envelope's fields.

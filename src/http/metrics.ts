@@ -26,6 +26,8 @@ export function createMetrics(orm: MikroORM) {
       registers,
     }),
     recordsIngested: new Counter({ name: 'feedback_records_ingested_total', help: 'Feedback records written, over REST and GraphQL.', registers }),
+    requestsShed: new Counter({ name: 'http_requests_shed_total', help: 'API requests refused with 503 SERVICE_OVERLOADED before they ran.', registers }),
+    requestsInFlight: new Gauge({ name: 'http_requests_in_flight', help: 'API requests admitted and not yet answered (the number MAX_CONCURRENT_REQUESTS bounds).', registers }),
     pool: new Gauge({
       name: 'db_pool_connections',
       help: 'Database pool connections by state (total, idle, waiting clients).',

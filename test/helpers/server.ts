@@ -35,11 +35,26 @@ export async function createDatabase(serverUrl: string = inject('serverUrl')): P
 }
 
 /** A real server on a real PostgreSQL database of its own, reached over HTTP. */
-export async function startTestServer(env: Record<string, string> = {}, appOptions: Parameters<typeof buildApp>[2] = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  appOptions: Parameters<typeof buildApp>[2] = {},
+  ormOverrides: Parameters<typeof connectOrm>[1] = {},
+): Promise<TestServer> {
   const url = await createDatabase(inject('serverUrl'));
-  // Limits are off unless a test sets them: suites send far more than 100 requests a minute.
-  const config = loadConfig({ DATABASE_URL: url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0', ...env });
-  const orm = await connectOrm(url);
+  // Limits are out of reach unless a test sets them: suites send far more than 100 requests a
+  // minute, and some send bursts of more concurrent requests than a process admits by default
+  // (requests are still counted in and out).
+  const config = loadConfig({
+    DATABASE_URL: url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PUBLIC_URL,
+    RATE_LIMIT_PER_MINUTE: '0',
+    MAX_CONCURRENT_REQUESTS: '10000',
+    ...env,
+  });
+  const orm = await connectOrm(url, ormOverrides);
   const app = await buildApp(config, orm, appOptions);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
