@@ -1,13 +1,11 @@
 import { ValidationError } from '../errors/api-error.ts';
+import { ID_RULE, parseId as idOf } from '../validation/ids.ts';
 import { describeValue, isWellFormedText } from '../validation/values.ts';
 
 /** IDs travel as GraphQL `ID` (string or integer literal) and must be positive integers the database can hold. */
 export function parseId(value: string | number, param: string): number {
-  const text = String(value);
-  const id = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(id)) {
-    throw new ValidationError('INVALID_ID', { param, message: (n) => `${n(param)} must be a positive integer id; got ${describeValue(value)}.` });
-  }
+  const id = idOf(value);
+  if (id === null) throw new ValidationError('INVALID_ID', { param, message: (n) => `${n(param)} must be ${ID_RULE}; got ${describeValue(value)}.` });
   return id;
 }
 

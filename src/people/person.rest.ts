@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { operation } from '../rest/operation.ts';
-import { camelCaseKeys, type ConnectionData, pageVariables, toPage } from '../rest/params.ts';
-import { defineRoute } from '../rest/route.ts';
-import { anyCase, DeletedSchema, id, idParam, listOf, listQuery, textConstraints, textFilterQuery, timestamp } from '../rest/schemas.ts';
+import { graphql, type ResultOf } from '../graphql/typed-document.ts';
+import { restResource } from '../rest/resource.ts';
+import { restPath } from '../rest/route.ts';
+import { anyCase, id, idParam, textConstraints, textFilterQuery, timestamp } from '../rest/schemas.ts';
 import { DOMAIN, MAX_COMPANY_NAME_LENGTH } from './company.rules.ts';
+import docs from './person.openapi.json' with { type: 'json' };
 import { boundaries, E164, MAX_EMAIL_LENGTH, MAX_PERSON_TEXT_LENGTH } from './person.rules.ts';
 
 export const CompanySchema = z.object({ id, name: z.string(), domain: z.string().nullable() }).meta({ id: 'Company' });
@@ -24,25 +25,11 @@ export const PersonSchema = z
   })
   .meta({ id: 'Person', description: 'Someone who gave feedback, with their company.' });
 
-const PERSON_FIELDS = `fragment PersonFields on Person {
+const PersonFields = graphql(`fragment PersonFields on Person {
   id email externalId firstName lastName phone boundary companyId company { id name domain } createdAt updatedAt
-}`;
+}`);
 
-interface PersonNode {
-  id: string;
-  email: string | null;
-  externalId: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  phone: string | null;
-  boundary: 'external' | 'internal';
-  companyId: string | null;
-  company: { id: string; name: string; domain: string | null } | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export function toRestPerson(node: PersonNode): z.output<typeof PersonSchema> {
+export function toRestPerson(node: ResultOf<typeof PersonFields>): z.output<typeof PersonSchema> {
   return {
     id: Number(node.id),
     email: node.email,
@@ -105,74 +92,23 @@ const UpsertPersonBody = z
     ],
   });
 
-const personId = { id: idParam('The person id.') };
-const tag = 'People';
 
-export const personRoutes = [
-  defineRoute({
-    method: 'PUT',
-    path: '/people',
-    operationId: 'upsertPerson',
-    summary: 'Create or update a person (201 when created, 200 when updated)',
-    description:
-      'Matches the person by external_id when given, else by email (case-insensitive), and creates them when there is no match. ' +
-      'Keys left out keep their value; null clears one. A company is upserted by domain, else by name, and linked.',
-    tag,
-    scope: 'people:write',
-    body: UpsertPersonBody,
-    document: operation(`mutation ($input: UpsertPersonInput!) {
-      upsertPerson(input: $input) { __typename ...ErrorFields ... on UpsertPersonSuccess { created person { ...PersonFields } } }
-    } ${PERSON_FIELDS}`),
-    variables: ({ body }) => ({ input: camelCaseKeys(body) }),
-    respond: (data: { upsertPerson: { created: boolean; person: PersonNode } }) => ({ status: data.upsertPerson.created ? 201 : 200, body: toRestPerson(data.upsertPerson.person) }),
-    responses: { 201: { description: 'The person was created.', schema: PersonSchema }, 200: { description: 'The person was updated.', schema: PersonSchema } },
-    errors: ['INVALID_EMAIL', 'INVALID_PHONE_NUMBER', 'PERSON_EMAIL_TAKEN'],
-  }),
-  defineRoute({
-    method: 'GET',
-    path: '/people',
-    operationId: 'listPeople',
-    summary: 'List people, newest first',
-    description: 'Lists the organization\'s people, newest first, a page at a time; with email, only the person with that address.',
-    tag,
-    scope: 'people:read',
-    query: { ...listQuery, email: textFilterQuery('Only the person with this email (case-insensitive).') },
-    document: operation(`query ($first: Int, $after: String, $email: String) {
-      people(first: $first, after: $after, email: $email) { edges { node { ...PersonFields } } pageInfo { hasNextPage endCursor } }
-    } ${PERSON_FIELDS}`),
-    variables: ({ query }) => ({ ...pageVariables(query), email: query.email }),
-    respond: (data: { people: ConnectionData<PersonNode> }) => ({ status: 200, body: toPage(data.people, toRestPerson) }),
-    responses: { 200: { description: 'A page of people.', schema: listOf(PersonSchema, 'PersonList') } },
-    errors: ['INVALID_CURSOR'],
-  }),
-  defineRoute({
-    method: 'GET',
-    path: '/people/{id}',
-    operationId: 'getPerson',
-    summary: 'Get a person',
-    description: 'Returns one person with their company.',
-    tag,
-    scope: 'people:read',
-    params: personId,
-    document: operation(`query ($id: ID!) { person(id: $id) { ...PersonFields } } ${PERSON_FIELDS}`),
-    variables: ({ params }) => ({ id: params.id }),
-    respond: (data: { person: PersonNode }) => ({ status: 200, body: toRestPerson(data.person) }),
-    responses: { 200: { description: 'The person.', schema: PersonSchema } },
-    errors: ['PERSON_NOT_FOUND'],
-  }),
-  defineRoute({
-    method: 'DELETE',
-    path: '/people/{id}',
-    operationId: 'deletePerson',
-    summary: 'Delete a person; their records stay, unlinked',
-    description: 'Deletes a person. Their records are kept, with person_id set to null.',
-    tag,
-    scope: 'people:write',
-    params: personId,
-    document: operation(`mutation ($id: ID!) { deletePerson(id: $id) { __typename ...ErrorFields ... on DeletePersonSuccess { id } } }`),
-    variables: ({ params }) => ({ id: params.id }),
-    respond: (data: { deletePerson: { id: string } }) => ({ status: 200, body: { id: Number(data.deletePerson.id), deleted: true } }),
-    responses: { 200: { description: 'The person is deleted.', schema: DeletedSchema } },
-    errors: ['PERSON_NOT_FOUND'],
-  }),
-];
+const UpsertPerson = graphql(`mutation upsertPerson($input: UpsertPersonInput!) {
+  upsertPerson(input: $input) { __typename ... on UpsertPersonSuccess { created item: person { ...PersonFields } } }
+}`, [PersonFields]);
+const ListPeople = graphql(`query listPeople($first: Int, $after: String, $email: String) {
+  people(first: $first, after: $after, email: $email) { edges { node { ...PersonFields } } pageInfo { hasNextPage endCursor } }
+}`, [PersonFields]);
+const GetPerson = graphql(`query getPerson($id: ID!) { person(id: $id) { ...PersonFields } }`, [PersonFields]);
+const DeletePerson = graphql(`mutation deletePerson($id: ID!) { deletePerson(id: $id) { __typename ... on DeletePersonSuccess { id } } }`);
+
+export const personRoutes = restResource(docs, {
+  scopes: { read: 'people:read', write: 'people:write' },
+  paths: [restPath('/people', {}), restPath('/people/{id}', { id: idParam('The person id.') })],
+  item: [PersonSchema, toRestPerson],
+}).routes((people) => [
+  people.upsert(UpsertPersonBody, UpsertPerson, ['INVALID_EMAIL', 'INVALID_PHONE_NUMBER', 'PERSON_EMAIL_TAKEN']),
+  people.list({ email: textFilterQuery('Only the person with this email (case-insensitive).') }, ListPeople),
+  people.get(GetPerson, ['PERSON_NOT_FOUND']),
+  people.delete({}, DeletePerson, ['PERSON_NOT_FOUND']),
+]);

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { oas31, ZodOpenApiOverrideMetaContext } from 'zod-openapi';
-import { operation } from '../rest/operation.ts';
-import { camelCaseKeys, type ConnectionData, pageVariables, toPage } from '../rest/params.ts';
-import { defineRoute } from '../rest/route.ts';
-import { dateTimeQuery, DeletedSchema, id, idParam, listOf, listQuery, textConstraints, timestamp } from '../rest/schemas.ts';
-import { DATE_TIME, MAX_JSON_DEPTH, parseDateTime } from '../validation/values.ts';
+import { graphql, type ResultOf } from '../graphql/typed-document.ts';
+import { restResource } from '../rest/resource.ts';
+import { restPath } from '../rest/route.ts';
+import { dateTimeQuery, id, idParam, textConstraints, timestamp } from '../rest/schemas.ts';
+import { DATE_TIME, MAX_JSON_DEPTH } from '../validation/values.ts';
 import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
+import docs from './record.openapi.json' with { type: 'json' };
 import { MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 
 export const RecordFieldSchema = z
@@ -29,21 +30,11 @@ export const FeedbackRecordSchema = z
   })
   .meta({ id: 'FeedbackRecord', description: 'One piece of feedback: typed fields from a source.' });
 
-const RECORD_FIELDS = `fragment RecordFields on FeedbackRecord {
+const RecordFields = graphql(`fragment RecordFields on FeedbackRecord {
   id sourceId personId externalId displayTs fields { category type name value } createdAt
-}`;
+}`);
 
-interface RecordNode {
-  id: string;
-  sourceId: string;
-  personId: string | null;
-  externalId: string | null;
-  displayTs: string;
-  fields: z.output<typeof RecordFieldSchema>[];
-  createdAt: string;
-}
-
-export function toRestRecord(node: RecordNode): z.output<typeof FeedbackRecordSchema> {
+export function toRestRecord(node: ResultOf<typeof RecordFields>): z.output<typeof FeedbackRecordSchema> {
   return {
     id: Number(node.id),
     source_id: Number(node.sourceId),
@@ -134,89 +125,37 @@ const IngestRecordBody = z
   })
   .meta({ id: 'FeedbackRecordIngest' });
 
-const sourcePath = { id: idParam('The feedback source id.') };
-const recordPath = { ...sourcePath, record_id: idParam('The record id.') };
-const tag = 'Feedback records';
-const toIso = (value: string | undefined) => (value === undefined ? undefined : parseDateTime(value)?.toISOString());
+const sourceId = { id: idParam('The feedback source id.') };
 
-export const recordRoutes = [
-  defineRoute({
-    method: 'POST',
-    path: '/feedback-sources/{id}/records',
-    operationId: 'ingestRecord',
-    summary: 'Ingest one feedback record',
-    description:
-      'Stores one piece of feedback in the source: typed fields, optionally the person who gave it, when (display_ts, default now) ' +
-      'and your own external_id, which is unique in the source.',
-    tag,
-    scope: 'records:write',
-    params: sourcePath,
-    body: IngestRecordBody,
-    document: operation(`mutation ($sourceId: ID!, $input: IngestRecordInput!) {
-      ingestRecord(sourceId: $sourceId, input: $input) { __typename ...ErrorFields ... on IngestRecordSuccess { record { ...RecordFields } } }
-    } ${RECORD_FIELDS}`),
-    variables: ({ params, body }) => ({ sourceId: params.id, input: camelCaseKeys(body) }),
-    paramNames: { sourceId: 'id' },
-    respond: (data: { ingestRecord: { record: RecordNode } }) => ({ status: 201, body: toRestRecord(data.ingestRecord.record) }),
-    responses: { 201: { description: 'The ingested record.', schema: FeedbackRecordSchema } },
-    errors: ['FIELD_VALUE_TOO_LARGE', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND', 'DUPLICATE_EXTERNAL_ID'],
-  }),
-  defineRoute({
-    method: 'GET',
-    path: '/feedback-sources/{id}/records',
-    operationId: 'listRecords',
-    summary: 'List a source\'s records, newest display_ts first',
-    description: 'Lists the records of one source, newest display_ts first, a page at a time; optionally only one person\'s, or only those in a time range.',
-    tag,
-    scope: 'records:read',
-    params: sourcePath,
-    query: {
-      ...listQuery,
-      person_id: idParam('Only records of this person.').optional(),
-      since: dateTimeQuery('Only records with display_ts at or after this instant.').optional(),
-      until: dateTimeQuery('Only records with display_ts before this instant.').optional(),
-    },
-    document: operation(`query ($sourceId: ID, $personId: ID, $since: DateTime, $until: DateTime, $first: Int, $after: String) {
-      records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, first: $first, after: $after) {
-        edges { node { ...RecordFields } } pageInfo { hasNextPage endCursor }
-      }
-    } ${RECORD_FIELDS}`),
-    variables: ({ params, query }) => ({ ...pageVariables(query), sourceId: params.id, personId: query.person_id, since: toIso(query.since), until: toIso(query.until) }),
-    paramNames: { sourceId: 'id' },
-    respond: (data: { records: ConnectionData<RecordNode> }) => ({ status: 200, body: toPage(data.records, toRestRecord) }),
-    responses: { 200: { description: 'A page of records.', schema: listOf(FeedbackRecordSchema, 'FeedbackRecordList') } },
-    errors: ['INVALID_CURSOR', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND'],
-  }),
-  defineRoute({
-    method: 'GET',
-    path: '/feedback-sources/{id}/records/{record_id}',
-    operationId: 'getRecord',
-    summary: 'Get a record',
-    description: 'Returns one record of the source with its fields. A record of another source is RECORD_NOT_FOUND.',
-    tag,
-    scope: 'records:read',
-    params: recordPath,
-    document: operation(`query ($id: ID!, $sourceId: ID) { record(id: $id, sourceId: $sourceId) { ...RecordFields } } ${RECORD_FIELDS}`),
-    variables: ({ params }) => ({ id: params.record_id, sourceId: params.id }),
-    paramNames: { id: 'record_id', sourceId: 'id' },
-    respond: (data: { record: RecordNode }) => ({ status: 200, body: toRestRecord(data.record) }),
-    responses: { 200: { description: 'The record.', schema: FeedbackRecordSchema } },
-    errors: ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND'],
-  }),
-  defineRoute({
-    method: 'DELETE',
-    path: '/feedback-sources/{id}/records/{record_id}',
-    operationId: 'deleteRecord',
-    summary: 'Delete a record',
-    description: 'Deletes one record of the source.',
-    tag,
-    scope: 'records:write',
-    params: recordPath,
-    document: operation(`mutation ($id: ID!, $sourceId: ID) { deleteRecord(id: $id, sourceId: $sourceId) { __typename ...ErrorFields ... on DeleteRecordSuccess { id } } }`),
-    variables: ({ params }) => ({ id: params.record_id, sourceId: params.id }),
-    paramNames: { id: 'record_id', sourceId: 'id' },
-    respond: (data: { deleteRecord: { id: string } }) => ({ status: 200, body: { id: Number(data.deleteRecord.id), deleted: true } }),
-    responses: { 200: { description: 'The record is deleted.', schema: DeletedSchema } },
-    errors: ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND'],
-  }),
-];
+const IngestRecord = graphql(`mutation ingestRecord($sourceId: ID!, $input: IngestRecordInput!) {
+  ingestRecord(sourceId: $sourceId, input: $input) { __typename ... on IngestRecordSuccess { item: record { ...RecordFields } } }
+}`, [RecordFields]);
+const ListRecords = graphql(`query listRecords($sourceId: ID, $personId: ID, $since: DateTime, $until: DateTime, $first: Int, $after: String) {
+  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, first: $first, after: $after) {
+    edges { node { ...RecordFields } } pageInfo { hasNextPage endCursor }
+  }
+}`, [RecordFields]);
+const GetRecord = graphql(`query getRecord($id: ID!, $sourceId: ID) { record(id: $id, sourceId: $sourceId) { ...RecordFields } }`, [RecordFields]);
+const DeleteRecord = graphql(`mutation deleteRecord($id: ID!, $sourceId: ID) {
+  deleteRecord(id: $id, sourceId: $sourceId) { __typename ... on DeleteRecordSuccess { id } }
+}`);
+
+const listFilters = {
+  person_id: idParam('Only records of this person.').optional(),
+  since: dateTimeQuery('Only records with display_ts at or after this instant.').optional(),
+  until: dateTimeQuery('Only records with display_ts before this instant.').optional(),
+};
+
+export const recordRoutes = restResource(docs, {
+  scopes: { read: 'records:read', write: 'records:write' },
+  paths: [
+    restPath('/feedback-sources/{id}/records', sourceId, { id: 'sourceId' }),
+    restPath('/feedback-sources/{id}/records/{record_id}', { ...sourceId, record_id: idParam('The record id.') }, { id: 'sourceId', record_id: 'id' }),
+  ],
+  item: [FeedbackRecordSchema, toRestRecord],
+}).routes((records) => [
+  records.create(IngestRecordBody, IngestRecord, ['FIELD_VALUE_TOO_LARGE', 'FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND', 'DUPLICATE_EXTERNAL_ID']),
+  records.list(listFilters, ListRecords, ['FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND']),
+  records.get(GetRecord, ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND']),
+  records.delete({}, DeleteRecord, ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND']),
+]);

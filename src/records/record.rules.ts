@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { ConflictError, FieldErrors, type NotFoundError, ValidationError } from '../errors/api-error.ts';
 import { personNotFound } from '../people/person.queries.ts';
 import { findSourceOrFail, sourceNotFound } from '../sources/source.queries.ts';
+import { ID_RULE, parseId } from '../validation/ids.ts';
 import { describeValue, isText, parseDateTime } from '../validation/values.ts';
 import { checkRecordFields } from './record-fields.ts';
 import { deleteRecordById, type FeedbackRecordView, findRecordIdsByExternalIds, type InsertedDraft, insertRecords, type RecordDraft, recordNotFound } from './record.queries.ts';
@@ -25,9 +26,8 @@ export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
   const fields = checkRecordFields(input.fields, errors);
   let personId: number | null = null;
   if (input.personId !== undefined && input.personId !== null) {
-    const text = String(input.personId);
-    personId = /^[1-9]\d{0,15}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : null;
-    if (personId === null) errors.add('personId', 'INVALID_ID', (n) => `${n('personId')} must be a positive integer id; got ${describeValue(input.personId)}.`);
+    personId = parseId(input.personId);
+    if (personId === null) errors.add('personId', 'INVALID_ID', (n) => `${n('personId')} must be ${ID_RULE}; got ${describeValue(input.personId)}.`);
   }
   let displayTs = now;
   if (input.displayTs !== undefined && input.displayTs !== null) {

@@ -1,31 +1,24 @@
-import { type DocumentNode, type ExecutionResult, parse, validate } from 'graphql';
-import { type CompiledOperation, compileOperation } from '../graphql/compiled.ts';
+import { type ExecutionResult, print, validate } from 'graphql';
+import { compileOperation } from '../graphql/compiled.ts';
 import type { Context } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
+import type { TadaDocumentNode } from '../graphql/typed-document.ts';
 
-const compiledOperations = new WeakMap<DocumentNode, CompiledOperation>();
+export type Variables = Record<string, unknown>;
 
-/** What every REST operation selects on a mutation's union, so failures map onto the error envelope. */
-export const ERROR_FIELDS = `fragment ErrorFields on Error {
-  type code message param suggestion retryable
-  ... on ValidationError { errors { param code message } }
-}`;
+/** A route's GraphQL document, ready to run with the variables and result its types describe. */
+export type Operation<R, V extends Variables> = (variables: V, context: Context) => Promise<ExecutionResult<R>>;
 
 /**
- * Parses, validates and compiles a route's GraphQL document once, when the route table loads: a route
- * that no longer matches the schema stops start-up (and the tests) instead of failing on its first
- * request, and requests only run compiled code.
+ * Validates and compiles a route's GraphQL document once, when the route table loads: a route that no
+ * longer matches the schema stops start-up (and the tests) instead of failing on its first request,
+ * and requests only run compiled code.
  */
-export function operation(source: string): DocumentNode {
-  const document = parse(source.includes('...ErrorFields') ? `${source}\n${ERROR_FIELDS}` : source);
+export function prepareOperation<R, V extends Variables>(document: TadaDocumentNode<R, V>): Operation<R, V> {
   const errors = validate(schema, document);
-  if (errors.length > 0) throw new Error(`Invalid REST operation: ${errors.map((error) => error.message).join('; ')}\n${source}`);
-  compiledOperations.set(document, compileOperation(document));
-  return document;
-}
-
-export async function executeOperation(document: DocumentNode, variables: Record<string, unknown>, context: Context): Promise<ExecutionResult> {
-  const run = compiledOperations.get(document);
-  if (!run) throw new Error('REST operation used without operation(): it was never validated or compiled');
-  return await run(variables, context);
+  if (errors.length > 0) throw new Error(`Invalid REST operation: ${errors.map((error) => error.message).join('; ')}\n${print(document)}`);
+  const run = compileOperation(document);
+  // The executor types data by no document; this document was validated against the schema it runs
+  // on, so its data has the shape the document's types were read from.
+  return async (variables, context) => (await run(variables, context)) as ExecutionResult<R>;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import 'zod-openapi';
 import { errorCatalog, errorTypes } from '../errors/catalog.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../graphql/pagination.ts';
+import { ID_RULE, parseId } from '../validation/ids.ts';
 import { DATE_TIME, parseDateTime } from '../validation/values.ts';
 
 // Request schemas check only the shape; the resource rules check values, so that one response lists
@@ -29,19 +30,23 @@ export function anyCase(pattern: RegExp): string {
   return pattern.source.replaceAll('a-z', 'a-zA-Z');
 }
 
-const ID_TEXT = /^[1-9]\d{0,15}$/;
-
 /** Path ids: positive integers that fit the database, as text in the URL. */
 export const idParam = (description: string) =>
   z
     .string()
-    .refine((value) => ID_TEXT.test(value) && Number.isSafeInteger(Number(value)), 'a positive integer id')
+    .refine((value) => parseId(value) !== null, ID_RULE)
     .meta({ description, override: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } });
 
+/** An instant in the query, passed on in UTC as this API writes instants (GraphQL's DateTime takes fewer forms than RFC 3339). */
 export const dateTimeQuery = (description: string) =>
   z
     .string()
-    .refine((value) => parseDateTime(value) !== null, 'an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z')
+    .transform((value, context) => {
+      const instant = parseDateTime(value);
+      if (instant) return instant.toISOString();
+      context.issues.push({ code: 'custom', message: 'an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z', input: value });
+      return z.NEVER;
+    })
     .meta({ description: `${description} RFC 3339 with an offset, in years 0001–9999 UTC.`, format: 'date-time', pattern: DATE_TIME.source });
 
 /** An exact-match text filter: any text the database can store. */
@@ -52,6 +57,7 @@ export const listQuery = {
   limit: z
     .string()
     .refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, `an integer from 1 to ${MAX_PAGE_SIZE}`)
+    .transform(Number)
     .optional()
     .meta({
       description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}).`,
@@ -67,12 +73,17 @@ export const listQuery = {
     }),
 };
 
-/** Query-string booleans are the words true or false. */
-export const booleanQuery = (description: string) =>
-  z
+/** Query-string booleans are the words true or false; absent is false. */
+export const booleanQuery = (description: string) => {
+  const meta = { description: `${description} The word true or false.` };
+  // The document reads the value's schema (with its default) from the words, the parameter's description from the boolean.
+  return z
     .enum(['true', 'false'])
     .optional()
-    .meta({ description: `${description} The word true or false.`, default: 'false' });
+    .meta({ ...meta, default: 'false' })
+    .transform((value) => value === 'true')
+    .meta(meta);
+};
 
 export const timestamp = z.iso.datetime({ offset: false }).meta({ description: 'RFC 3339, UTC.' });
 export const id = z.int().min(1).meta({ description: 'Integer id.' });

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import { FieldErrors } from '../errors/api-error.ts';
+import { ID_RULE } from '../validation/ids.ts';
 import { describeValue } from '../validation/values.ts';
-import { paramOfPath } from './params.ts';
+import { paramOfPath } from './names.ts';
 
 /** `id`, `person_id`, `record_id` are integer ids; `external_id` is the client's own text. */
 function isIdParam(param: string): boolean {
@@ -12,7 +13,7 @@ function isIdParam(param: string): boolean {
 function expectation(issue: z.core.$ZodIssue, param: string): string {
   switch (issue.code) {
     case 'invalid_union':
-      return isIdParam(param) ? 'a positive integer id' : 'a value of the documented type';
+      return isIdParam(param) ? ID_RULE : 'a value of the documented type';
     case 'invalid_type':
       return issue.expected === 'int' ? 'an integer' : issue.expected === 'object' ? 'a JSON object' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
     case 'invalid_value':

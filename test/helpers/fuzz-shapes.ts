@@ -76,6 +76,9 @@ function unwrapZod(schema: z.ZodType): { inner: z.ZodType; required: boolean; nu
     } else if (inner instanceof z.ZodDefault) {
       required = false;
       inner = inner.unwrap() as z.ZodType;
+    } else if (inner instanceof z.ZodPipe) {
+      // A schema that converts what it parses (a query's "true" to true): requests carry its input.
+      inner = inner.in as z.ZodType;
     } else {
       return { inner, required, nullable };
     }
