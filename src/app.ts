@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
+import { createEventBus } from './events/event-bus.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
 import { admissionLimit, registerAdmission } from './http/admission.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
@@ -98,8 +99,13 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   app.get('/docs/errors', async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorDocs));
   app.get(`${REST_PREFIX}/openapi.json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
 
-  const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics };
+  // Events of committed writes reach the subscriptions of this process, and of every instance with REDIS_URL.
+  const events = createEventBus(config.redisUrl, app.log);
+  for (const metric of events.metrics) metrics.registry.registerMetric(metric);
+
+  const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics, events };
   const admitted = admissionLimit(config.maxConcurrentRequests, orm.config.get('pool').max);
+  let graphQLSockets: ReturnType<typeof registerGraphQLRoute> | undefined;
   await app.register(async (api) => {
     // Load is shed first, before authentication, so a refused request costs no statement.
     registerAdmission(api, admitted, metrics, config.publicUrl);
@@ -108,12 +114,16 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     // GraphQL (GraphiQL and introspection are public) and is refused field by field there.
     api.addHook('onRequest', apiPipeline(tokens, limiter, (request) => request.url.startsWith(REST_PREFIX)));
     registerRestRoutes(api, restRoutes, routeDeps);
-    registerGraphQLRoute(api, routeDeps);
+    graphQLSockets = registerGraphQLRoute(api, { ...routeDeps, tokens, maxMessageBytes: BODY_LIMIT });
   });
 
   let stopping = false;
   app.addHook('preClose', async () => {
     stopping = true;
+    // Open subscriptions would hold the stop until its grace period ends: SSE streams complete,
+    // WebSocket connections close with 1001 (their clients connect again elsewhere).
+    events.endSubscriptions();
+    await graphQLSockets?.close();
   });
   app.addHook('onSend', async (_request, reply) => {
     if (stopping) reply.header('Connection', 'close');
@@ -124,6 +134,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
     stopPurging();
     await limiter?.close();
     await tokens.close();
+    await events.close();
   });
 
   return app;

@@ -41,3 +41,7 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({ description: 'Reads: the token\'s own view, and the organization\'s sources, people and records.' });
 builder.mutationType({ description: 'Writes: each answers a union of its success type and the errors it can meet.' });
+builder.subscriptionType({
+  description:
+    'Live events, each sent once its write has committed: over server-sent events (POST or GET /graphql with Accept: text/event-stream) or WebSocket (the graphql-transport-ws protocol at /graphql, token in connectionParams).',
+});

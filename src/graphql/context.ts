@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
+import { type AfterCommit, afterCommitOf, type EventBus, type SubscriptionTransport } from '../events/event-bus.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { AuthenticationError } from '../errors/api-error.ts';
 import type { Scope } from '../organizations/scopes.ts';
@@ -24,11 +25,28 @@ export interface Context {
    * object, so that copies of the context (GraphQL Yoga extends it) share it.
    */
   outcome: { failed: boolean; written: boolean; operation?: string; error?: unknown };
+  /** Where mutations publish the events of what they wrote, and subscriptions read them. */
+  events: EventBus;
+  /**
+   * The events of the transaction `em` runs in when another piece of code commits it (an idempotent
+   * request's), which publishes them after COMMIT; null when each mutation commits its own write.
+   */
+  afterCommit: AfterCommit | null;
+  /** For a subscription: how its client is connected. */
+  connection?: SubscriberConnection;
+}
+
+/** How a subscription's client is connected: for the metrics, and to check its token again at each event. */
+export interface SubscriberConnection {
+  transport: SubscriptionTransport;
+  /** The viewer of the token the client connected with, as of now: a revoked or expired token throws. */
+  authenticate(): Promise<Viewer | null>;
 }
 
 /** Forks the EntityManager, unless it already runs an idempotent request's transaction, which the operation must join. */
-export function createContext(base: Omit<Context, 'outcome'>): Context {
-  return { ...base, em: base.em.isInTransaction() ? base.em : base.em.fork(), outcome: { failed: false, written: false } };
+export function createContext(base: Omit<Context, 'outcome' | 'afterCommit'>): Context {
+  const joined = base.em.isInTransaction();
+  return { ...base, em: joined ? base.em : base.em.fork(), outcome: { failed: false, written: false }, afterCommit: joined ? afterCommitOf(base.em) : null };
 }
 
 /**

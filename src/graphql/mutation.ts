@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { DomainEvent } from '../events/domain-events.ts';
 import type { Scope } from '../organizations/scopes.ts';
 import type { Viewer } from '../organizations/viewer.ts';
 import { authorize, type Context } from './context.ts';
@@ -12,18 +13,28 @@ export interface MutateOptions {
   oneStatement?: boolean;
 }
 
+/** Records what a write did, to be published once it has committed. */
+export type Emit = (event: DomainEvent) => void;
+
 /**
  * The body of every mutation resolver: checks the scope, runs the write in a transaction (a
  * savepoint when an idempotent request's transaction is open), and records a failure on the context.
  * The transaction of a REST write or of a one-mutation GraphQL document sent with an Idempotency-Key is
  * the operation's own, rolled back whole when the write fails, so it needs no savepoint.
+ *
+ * The events a write emits are published once it has committed: here, when it committed by itself;
+ * by the code that commits the request's transaction otherwise. A write that fails emits nothing.
  */
-export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityManager, viewer: Viewer) => Promise<T>, options: MutateOptions = {}): Promise<T> {
+export async function mutate<T>(ctx: Context, scope: Scope, write: (em: EntityManager, viewer: Viewer, emit: Emit) => Promise<T>, options: MutateOptions = {}): Promise<T> {
   try {
     const viewer = authorize(ctx, scope);
     const direct = ctx.operationTransaction === true || (options.oneStatement === true && !ctx.em.isInTransaction());
-    const result = direct ? await write(ctx.em, viewer) : await ctx.em.transactional((em) => write(em, viewer));
+    const emitted: DomainEvent[] = [];
+    const emit: Emit = (event) => emitted.push(event);
+    const result = direct ? await write(ctx.em, viewer, emit) : await ctx.em.transactional((em) => write(em, viewer, emit));
     ctx.outcome.written = true;
+    if (ctx.afterCommit) ctx.afterCommit.add(emitted);
+    else ctx.events.publish(emitted);
     return result;
   } catch (error) {
     ctx.outcome.failed = true;

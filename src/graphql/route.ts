@@ -1,12 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getOperationAST, Kind, type OperationDefinitionNode, parse } from 'graphql';
-import type { MikroORM } from '../database/orm.ts';
-import type { Metrics } from '../http/metrics.ts';
 import { respondIdempotently } from '../idempotency/idempotent-write.ts';
 import { idempotencyKeyOf } from '../idempotency/idempotency.ts';
 import type { Context } from './context.ts';
-import { createGraphQLServer } from './yoga.ts';
+import { serveGraphQLOverWebSocket } from './websocket.ts';
+import { createGraphQLServer, type GraphQLServerDeps } from './yoga.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -40,11 +39,13 @@ function forwardedHeaders(request: FastifyRequest): Headers {
 }
 
 /**
- * GraphQL at /graphql (GET and POST, GraphiQL on GET). A mutation sent with an Idempotency-Key runs
- * inside the transaction that stores its response.
+ * GraphQL at /graphql (GET and POST, GraphiQL on GET, subscriptions as server-sent events), and
+ * subscriptions over WebSocket on the same path. A mutation sent with an Idempotency-Key runs inside
+ * the transaction that stores its response. Answers how to close the WebSocket connections.
  */
-export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number; metrics: Metrics }): void {
-  const yoga = createGraphQLServer(deps.orm, deps.publicUrl, deps.metrics);
+export function registerGraphQLRoute(app: FastifyInstance, deps: GraphQLServerDeps & { idempotencyTtlSeconds: number; maxMessageBytes: number }) {
+  const yoga = createGraphQLServer(deps);
+  const websocket = serveGraphQLOverWebSocket(app.server, yoga, { ...deps, log: app.log, maxPayload: deps.maxMessageBytes });
   app.decorateRequest('transaction', null);
   app.decorateRequest('graphqlContext', null);
   app.route({
@@ -53,7 +54,13 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM
     handler: async (request, reply) => {
       const key = request.method === 'POST' ? idempotencyKeyOf(request.headers) : null;
       const operation = key === null || request.viewer === null ? null : operationOf(request.body);
-      if (key === null || operation?.operation !== 'mutation') return yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+      if (key === null || operation?.operation !== 'mutation') {
+        const response = await yoga.handleNodeRequestAndResponse(request, reply, { req: request, reply });
+        // Set before onSend, so that hooks see what is answered (load shedding frees an event stream's place).
+        reply.code(response.status);
+        for (const [name, value] of response.headers) reply.header(name, value);
+        return reply.send(response);
+      }
 
       // A failed mutation rolls the transaction back, so a document of one mutation needs no savepoint;
       // in a longer one, each mutation's failure must leave the others' writes.
@@ -73,4 +80,5 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: { orm: MikroORM
       return reply.code(response.status).type(response.contentType).send(response.body);
     },
   });
+  return websocket;
 }

@@ -1,17 +1,23 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { GraphQLError, getOperationAST } from 'graphql';
-import { createYoga, isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { type ExecutionResult, GraphQLError, getOperationAST } from 'graphql';
+import { createYoga, isAsyncIterable, type Plugin, processRegularResult } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { MikroORM } from '../database/orm.ts';
 import { type ApiError, ValidationError } from '../errors/api-error.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { viewerOf } from '../http/auth.ts';
 import { errorBody, statusOf, toApiError } from '../http/error-envelope.ts';
 import type { Metrics } from '../http/metrics.ts';
+import type { TokenCache } from '../organizations/token-cache.ts';
 import { useCompiledExecution } from './compiled.ts';
 import { type Context, createContext } from './context.ts';
 import { queryLimitPlugins } from './limits.ts';
 import { schema } from './schema.ts';
 
 const GRAPHIQL_QUERY = `# Paste your API token into x-api-token (Headers tab), then run.
+#
+# Also on this server: the REST playground at /docs, a Postman collection at
+# /v3/rest/postman.json, every error code at /docs/errors, service status at /status.
 query Overview {
   viewer { organization { name } scopes }
   feedbackSources(first: 10) {
@@ -51,9 +57,15 @@ export function toGraphQLError(error: GraphQLError, ctx: Pick<Context, 'requestI
   });
 }
 
+/** The errors of a result with the envelope's fields; `withStatus` as in toGraphQLError. */
+function withEnvelopes(result: ExecutionResult, ctx: Context, withStatus: boolean): ExecutionResult {
+  return result.errors ? { ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx, withStatus)) } : result;
+}
+
 /**
  * Gives every execution error the REST envelope's fields (unexpected ones are masked and logged),
- * names the operation for the request log, and times it.
+ * names the operation for the request log, and times it. A subscription refused when it starts
+ * takes its error's status; an error in one of its events leaves the stream going.
  */
 function useApiErrors(metrics: Metrics): Plugin<Context> {
   return {
@@ -67,12 +79,53 @@ function useApiErrors(metrics: Metrics): Plugin<Context> {
         onExecuteDone: ({ result, setResult }) => {
           stopTimer();
           if (isAsyncIterable(result) || !result.errors) return;
-          const withStatus = !answeredAnyField(result.data);
-          setResult({ ...result, errors: result.errors.map((error) => toGraphQLError(error, ctx, withStatus)) });
+          setResult(withEnvelopes(result, ctx, !answeredAnyField(result.data)));
+        },
+      };
+    },
+    onSubscribe: ({ args }) => {
+      const ctx = args.contextValue as Context;
+      ctx.outcome.operation = getOperationAST(args.document, args.operationName)?.name?.value ?? 'anonymous';
+      return {
+        onSubscribeResult: ({ result, setResult }) => {
+          if (!isAsyncIterable(result)) {
+            setResult(withEnvelopes(result, ctx, true));
+            return;
+          }
+          return { onNext: ({ result: event, setResult: setEvent }) => setEvent(withEnvelopes(event, ctx, false)) };
         },
       };
     },
   };
+}
+
+/**
+ * A request for an event stream that failed before any event (no token, a missing scope, an unknown
+ * source, an invalid document) is answered like a query that failed: its status and the error
+ * envelope as JSON, rather than a stream of one error event.
+ */
+function useRefusedStreamsAsJson(): Plugin<Context> {
+  return {
+    onResultProcess: ({ request, result, setResultProcessor }) => {
+      if (Array.isArray(result) || isAsyncIterable(result) || !request.headers.get('accept')?.includes('text/event-stream')) return;
+      const refused = result.errors?.some((error) => {
+        const status = (error.extensions?.http as { status?: number } | undefined)?.status;
+        return status !== undefined && status >= 400;
+      });
+      if (refused) setResultProcessor(processRegularResult, 'application/graphql-response+json');
+    },
+  };
+}
+
+/** An error about the request itself (syntax, unknown field, wrong variable), with the envelope's fields and 400. */
+export function requestError(error: GraphQLError, requestId: string, publicUrl: string): GraphQLError {
+  const apiError = new ValidationError('INVALID_GRAPHQL_REQUEST', { message: error.message });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    positions: error.positions,
+    source: error.source,
+    extensions: { ...errorBody(apiError, requestId, publicUrl), http: { status: 400 } },
+  });
 }
 
 /**
@@ -89,21 +142,33 @@ function useRequestErrorEnvelope(publicUrl: string): Plugin<Context> {
         const extensions = (error as GraphQLError).extensions ?? {};
         const status = (extensions.http as { status?: number } | undefined)?.status;
         if ('type' in extensions || (error as GraphQLError).path || (status !== undefined && status !== 400)) return error;
-        const apiError = new ValidationError('INVALID_GRAPHQL_REQUEST', { message: error.message });
-        return new GraphQLError(error.message, {
-          nodes: (error as GraphQLError).nodes,
-          positions: (error as GraphQLError).positions,
-          source: (error as GraphQLError).source,
-          extensions: { ...errorBody(apiError, requestId, publicUrl), http: { status: 400 } },
-        });
+        return requestError(error as GraphQLError, requestId, publicUrl);
       });
       setResult({ ...result, errors });
     },
   };
 }
 
-export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: Metrics) {
-  return createYoga<{ req: FastifyRequest; reply: FastifyReply }, Context>({
+/**
+ * What Yoga is handed with a request: the Fastify request of an HTTP request, or the context a
+ * WebSocket subscription was given when its connection was accepted (src/graphql/websocket.ts).
+ */
+export interface ServerContext {
+  req?: FastifyRequest;
+  reply?: FastifyReply;
+  socketContext?: Context;
+}
+
+export interface GraphQLServerDeps {
+  orm: MikroORM;
+  publicUrl: string;
+  metrics: Metrics;
+  events: EventBus;
+  tokens: TokenCache;
+}
+
+export function createGraphQLServer({ orm, publicUrl, metrics, events, tokens }: GraphQLServerDeps) {
+  return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     // Our plugin masks instead, so that expected errors keep their codes.
@@ -122,8 +187,21 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       headers: JSON.stringify({ 'x-api-token': '' }, null, 2),
       shouldPersistHeaders: true,
     },
-    context: ({ req }) => {
-      req.graphqlContext = createContext({ em: req.transaction?.em ?? orm.em, operationTransaction: req.transaction?.operationTransaction, viewer: req.viewer, requestId: req.id, publicUrl, log: req.log, metrics });
+    context: ({ req, socketContext }) => {
+      if (socketContext) return socketContext;
+      if (!req) throw new Error('A GraphQL request reached Yoga with neither an HTTP request nor a WebSocket context');
+      req.graphqlContext = createContext({
+        em: req.transaction?.em ?? orm.em,
+        operationTransaction: req.transaction?.operationTransaction,
+        viewer: req.viewer,
+        requestId: req.id,
+        publicUrl,
+        log: req.log,
+        metrics,
+        events,
+        // Subscriptions over HTTP are server-sent events; each event checks the token again.
+        connection: { transport: 'sse', authenticate: () => viewerOf(tokens, req.headers) },
+      });
       return req.graphqlContext;
     },
     plugins: [
@@ -133,6 +211,7 @@ export function createGraphQLServer(orm: MikroORM, publicUrl: string, metrics: M
       ...queryLimitPlugins(schema, publicUrl),
       useApiErrors(metrics),
       useRequestErrorEnvelope(publicUrl),
+      useRefusedStreamsAsJson(),
       useCompiledExecution(),
     ],
   });

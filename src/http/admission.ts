@@ -39,6 +39,10 @@ export function admissionLimit(configured: number | undefined, poolSize: number 
  * shared host they move with the neighbours' load. The count is exact when the decision is made,
  * and it bounds the pool's queue (at most `limit` requests wait for a connection), the work queued
  * ahead of an admitted request and the memory requests hold.
+ *
+ * A subscription's event stream gives its place back once the stream starts: its cost was its start
+ * (token, document, a lookup or two), and a stream open for hours would otherwise hold a place all
+ * that time, so that a few subscribers could shut the API for everyone else.
  */
 export function registerAdmission(api: FastifyInstance, limit: number, metrics: Metrics, publicUrl: string): void {
   if (limit === 0) return;
@@ -54,15 +58,25 @@ export function registerAdmission(api: FastifyInstance, limit: number, metrics: 
     if (inFlight >= limit) return refuse(request, reply);
     done();
   });
+  const places = new WeakMap<FastifyRequest, () => void>();
   api.addHook('preValidation', (request, reply, done) => {
     if (inFlight >= limit) return refuse(request, reply);
     inFlight += 1;
     metrics.requestsInFlight.inc();
-    // Emitted once the response is finished, or when the connection closes before it is.
-    reply.raw.once('close', () => {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       inFlight -= 1;
       metrics.requestsInFlight.dec();
-    });
+    };
+    places.set(request, release);
+    // Emitted once the response is finished, or when the connection closes before it is.
+    reply.raw.once('close', release);
     done();
+  });
+  api.addHook('onSend', (request, reply, payload, done) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/event-stream')) places.get(request)?.();
+    done(null, payload);
   });
 }

@@ -4,6 +4,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../database/orm.ts';
 import { query, sql } from '../database/sql.ts';
 import { ConflictError, ValidationError } from '../errors/api-error.ts';
+import type { DomainEvent } from '../events/domain-events.ts';
+import { type AfterCommit, openAfterCommit } from '../events/event-bus.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
 
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
@@ -80,6 +82,8 @@ export type WriteResponse = StoredResponse & { store: boolean };
 export interface IdempotentOutcome {
   response: StoredResponse;
   replayed: boolean;
+  /** The events of the write, once it has committed: none for a replay or a write rolled back. */
+  committed: DomainEvent[];
 }
 
 interface StoredRow {
@@ -119,7 +123,7 @@ function replayOf(stored: StoredRow, request: IdempotentRequest): IdempotentOutc
   if (stored.request_hash !== request.hash) {
     throw new ConflictError('IDEMPOTENCY_KEY_MISMATCH', { param: 'Idempotency-Key', message: `Idempotency-Key "${request.key}" was used with a different request body.` });
   }
-  return { response: { status: stored.status, contentType: stored.content_type, body: stored.response_body }, replayed: true };
+  return { response: { status: stored.status, contentType: stored.content_type, body: stored.response_body }, replayed: true, committed: [] };
 }
 
 const findLive = (em: EntityManager, request: IdempotentRequest) =>
@@ -144,10 +148,15 @@ const findLive = (em: EntityManager, request: IdempotentRequest) =>
  * granted, which any statement after the lookup sees: the transaction (this duplicate write with it)
  * is rolled back, and the request answered from that response, or refused when it was another
  * request's. One statement more, on that path only.
+ *
+ * The operations `write` runs join this transaction, so the events they emit wait for its COMMIT and
+ * come back as `committed`; a rollback drops them.
  */
 export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, write: (em: EntityManager) => Promise<WriteResponse>): Promise<IdempotentOutcome> {
+  let afterCommit: AfterCommit | undefined;
   try {
-    return await orm.em.fork().transactional(async (em) => {
+    const outcome = await orm.em.fork().transactional(async (em): Promise<IdempotentOutcome> => {
+      afterCommit = openAfterCommit(em);
       const [found] = await query(
         em,
         // Materialized, so the lock is tried exactly once whatever the plan.
@@ -160,7 +169,7 @@ export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, w
       if (found.method !== null) return replayOf(found, request);
 
       const response = await write(em);
-      const written = { response: { status: response.status, contentType: response.contentType, body: response.body }, replayed: false };
+      const written = { response: { status: response.status, contentType: response.contentType, body: response.body }, replayed: false, committed: [] };
       if (!response.store) throw new RolledBack(written);
       const [stored] = await query(
         em,
@@ -179,6 +188,7 @@ export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, w
       if (!live) throw inProgress(request.key);
       throw new RolledBack(replayOf(live, request));
     });
+    return outcome.replayed ? outcome : { ...outcome, committed: afterCommit?.take() ?? [] };
   } catch (error) {
     if (error instanceof RolledBack) return error.outcome;
     throw error;

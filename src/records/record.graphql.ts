@@ -1,18 +1,21 @@
-import { ConflictError, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { ConflictError, FieldErrors, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
+import { type RecordSnapshot, recordCreated, recordDeleted } from '../events/domain-events.ts';
 import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
-import { type CursorKey, readPage, toConnection } from '../graphql/pagination.ts';
+import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
+import { eventOf, subscribeToEvents } from '../graphql/subscriptions.ts';
 import { PersonRef } from '../people/person.graphql.ts';
 import { findPersonOrFail } from '../people/person.queries.ts';
 import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
-import { describeValue, isStorableInstant } from '../validation/values.ts';
+import { describeValue, isStorableInstant, isText } from '../validation/values.ts';
 import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
-import { FeedbackRecordView, findRecordOrFail, listRecords, type RecordFilter, type RecordPosition } from './record.queries.ts';
+import { FeedbackRecordView, findRecordOrFail, listRecords, type RecordFilter, recordKeyset } from './record.queries.ts';
 import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import type { Context } from '../graphql/context.ts';
 
@@ -101,22 +104,13 @@ const recordFilterArgs = {
   until: { type: 'DateTime', description: 'Only records whose displayTs is before this instant.' },
 } as const;
 
-/** A records cursor holds the displayTs (as this API writes it) and the id of the last record seen. */
-function positionOf(key: CursorKey, cursor: string | null | undefined): RecordPosition {
-  const [displayTs, id] = key;
-  const date = typeof displayTs === 'string' ? new Date(displayTs) : null;
-  if (date && !Number.isNaN(date.getTime()) && date.toISOString() === displayTs && typeof id === 'number') return { displayTs: date, id };
-  throw new ValidationError('INVALID_CURSOR', { param: 'after', message: (n) => `${n('after')} is not a cursor this API returned: ${describeValue(cursor)}.` });
-}
-
 async function recordConnection(ctx: Context, args: { first?: number | null; after?: string | null }, filter: RecordFilter) {
   const viewer = authorize(ctx, 'records:read');
   for (const [param, date] of [['since', filter.since], ['until', filter.until]] as const) {
     if (date && !isStorableInstant(date)) throw new ValidationError('INVALID_FIELD_VALUE', { param, message: (n) => `${n(param)} must lie in years 0001–9999 UTC.` });
   }
-  const page = readPage(args, 2);
-  const rows = await listRecords(ctx.em, viewer.organizationId, page.limit + 1, page.after && positionOf(page.after, args.after), filter);
-  return toConnection(rows, page, (record) => [record.displayTs.toISOString(), record.id]);
+  const page = readPage(args, recordKeyset);
+  return toConnection(await listRecords(ctx.em, viewer.organizationId, page, filter), page, recordKeyset);
 }
 
 builder.objectField(FeedbackSourceRef, 'records', (t) =>
@@ -257,10 +251,11 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: IngestRecordInput, required: true, description: 'The record to ingest.' }),
     },
     resolve: (_root, args, ctx) =>
-      mutate(ctx, 'records:write', async (em, viewer) => {
+      mutate(ctx, 'records:write', async (em, viewer, emit) => {
         const [result] = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), [args.input]);
         if (result === undefined) throw new Error('ingestRecords answered no result for one input');
         if (result instanceof Error) throw result;
+        emit(recordCreated(viewer.organizationId, result));
         ctx.metrics.recordsIngested.inc();
         return new IngestRecordSuccess(result);
       }, { oneStatement: true }),
@@ -273,8 +268,9 @@ builder.mutationFields((t) => ({
       records: t.arg({ type: [IngestRecordInput], required: true, description: `1 to ${MAX_BATCH} records, answered in the same order.` }),
     },
     resolve: (_root, args, ctx) =>
-      mutate(ctx, 'records:write', async (em, viewer) => {
+      mutate(ctx, 'records:write', async (em, viewer, emit) => {
         const results = await ingestRecords(em, viewer.organizationId, parseId(args.sourceId, 'sourceId'), args.records);
+        for (const result of results) if (!(result instanceof Error)) emit(recordCreated(viewer.organizationId, result));
         ctx.metrics.recordsIngested.inc(results.filter((result) => !(result instanceof Error)).length);
         return new IngestRecordsSuccess(results.map((result) => (result instanceof Error ? result : new IngestRecordSuccess(result))));
       }, { oneStatement: true }),
@@ -284,10 +280,120 @@ builder.mutationFields((t) => ({
     description: 'Deletes a feedback record. Needs records:write.',
     args: { id: t.arg.id({ required: true, description: 'The id of the record to delete.' }), sourceId: t.arg.id({ description: 'When given, the record must belong to this source.' }) },
     resolve: (_root, args, ctx) =>
-      mutate(ctx, 'records:write', async (em, viewer) => {
+      mutate(ctx, 'records:write', async (em, viewer, emit) => {
         const id = parseId(args.id, 'id');
-        await deleteRecord(em, viewer.organizationId, id, parseOptionalId(args.sourceId, 'sourceId'));
+        const sourceId = await deleteRecord(em, viewer.organizationId, id, parseOptionalId(args.sourceId, 'sourceId'));
+        emit(recordDeleted(viewer.organizationId, { id, sourceId }));
         return new DeleteRecordSuccess(id);
       }, { oneStatement: true }),
+  }),
+}));
+
+const RecordFieldEquals = builder.inputType('RecordFieldEquals', {
+  description: 'Matches records having a field of this name whose value equals eq (JSON equality: same type, same value).',
+  fields: (t) => ({
+    name: t.string({ required: true, description: `The field's name, 1–${MAX_NAME_LENGTH} characters.` }),
+    eq: t.field({ type: 'JSON', required: true, description: 'The value the field must have, e.g. true, 4 or "billing".' }),
+  }),
+});
+
+const RecordIngestedFilter = builder.inputType('RecordIngestedFilter', {
+  description:
+    'Which ingested records a subscription receives; every condition given must hold. A small subset of the shape of the records query\'s filters: more conditions may be added.',
+  fields: (t) => ({
+    personId: t.id({ description: 'Only records of this person; an unknown one is PERSON_NOT_FOUND.' }),
+    fields: t.field({ type: [RecordFieldEquals], description: `Only records having every one of these field values; at most ${MAX_FIELDS}.` }),
+  }),
+});
+
+interface RecordCondition {
+  sourceId: number | null;
+  personId: number | null;
+  fields: { name: string; eq?: unknown }[];
+}
+
+function checkIngestedFilter(sourceId: string | number | null | undefined, filter: { personId?: string | number | null; fields?: { name: string; eq?: unknown }[] | null } | null | undefined): RecordCondition {
+  const errors = new FieldErrors();
+  const condition: RecordCondition = { sourceId: null, personId: null, fields: filter?.fields ?? [] };
+  for (const [param, value, set] of [
+    ['sourceId', sourceId, (id: number) => (condition.sourceId = id)],
+    ['filter.personId', filter?.personId, (id: number) => (condition.personId = id)],
+  ] as const) {
+    try {
+      const id = parseOptionalId(value, param);
+      if (id !== null) set(id);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      errors.list.push(...error.errors);
+    }
+  }
+  if (condition.fields.length > MAX_FIELDS) {
+    errors.add('filter.fields', 'INVALID_FIELD_VALUE', (n) => `${n('filter.fields')} may hold at most ${MAX_FIELDS} conditions; got ${condition.fields.length}.`);
+  }
+  condition.fields.forEach(({ name }, index) => {
+    const param = `filter.fields[${index}].name`;
+    if (!isText(name, MAX_NAME_LENGTH)) errors.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must be 1 to ${MAX_NAME_LENGTH} characters; got ${describeValue(name)}.`);
+  });
+  errors.throwIfAny();
+  return condition;
+}
+
+function matches(record: RecordSnapshot, condition: RecordCondition): boolean {
+  if (condition.sourceId !== null && record.sourceId !== condition.sourceId) return false;
+  if (condition.personId !== null && record.personId !== condition.personId) return false;
+  return condition.fields.every(({ name, eq }) => record.fields.some((field) => field.name === name && isDeepStrictEqual(field.value, eq)));
+}
+
+const viewOf = (record: RecordSnapshot) =>
+  new FeedbackRecordView({ ...record, displayTs: new Date(record.displayTs), createdAt: new Date(record.createdAt) });
+
+class DeletedFeedbackRecord {
+  readonly id: number;
+  readonly sourceId: number;
+  constructor(record: { id: number; sourceId: number }) {
+    this.id = record.id;
+    this.sourceId = record.sourceId;
+  }
+}
+builder.objectType(DeletedFeedbackRecord, {
+  name: 'DeletedFeedbackRecord',
+  description: 'A feedback record that was deleted.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The id the record had.' }),
+    sourceId: t.exposeID('sourceId', { description: 'The source the record belonged to.' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  recordIngested: t.field({
+    type: FeedbackRecordRef,
+    nullable: true,
+    description:
+      'Each record ingested from now on (REST or GraphQL, one by one or in batches), once committed. Needs records:read; an unknown source or person is refused when subscribing. An event is null with an error when the token was revoked or expired meanwhile, and the subscription then ends.',
+    args: {
+      sourceId: t.arg.id({ description: 'Only records of this source; an unknown one is FEEDBACK_SOURCE_NOT_FOUND.' }),
+      filter: t.arg({ type: RecordIngestedFilter, description: 'Only records matching every condition given.' }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const viewer = authorize(ctx, 'records:read');
+      const condition = checkIngestedFilter(args.sourceId, args.filter);
+      if (condition.sourceId !== null) await findSourceOrFail(ctx.em, viewer.organizationId, condition.sourceId, 'sourceId');
+      if (condition.personId !== null) await findPersonOrFail(ctx.em, viewer.organizationId, condition.personId, 'filter.personId');
+      return subscribeToEvents(ctx, 'records:read', 'feedback_record.created', (event) => matches(event.record, condition));
+    },
+    resolve: (delivery) => viewOf(eventOf(delivery).record),
+  }),
+  recordDeleted: t.field({
+    type: DeletedFeedbackRecord,
+    nullable: true,
+    description: 'Each record deleted from now on, once committed. Needs records:read. An event is null with an error when the token was revoked or expired meanwhile, and the subscription then ends.',
+    args: { sourceId: t.arg.id({ description: 'Only records of this source; an unknown one is FEEDBACK_SOURCE_NOT_FOUND.' }) },
+    subscribe: async (_root, args, ctx) => {
+      const viewer = authorize(ctx, 'records:read');
+      const sourceId = parseOptionalId(args.sourceId, 'sourceId');
+      if (sourceId !== null) await findSourceOrFail(ctx.em, viewer.organizationId, sourceId, 'sourceId');
+      return subscribeToEvents(ctx, 'records:read', 'feedback_record.deleted', (event) => sourceId === null || event.record.sourceId === sourceId);
+    },
+    resolve: (delivery) => new DeletedFeedbackRecord(eventOf(delivery).record),
   }),
 }));

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Keyset, Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
@@ -93,22 +94,33 @@ export interface RecordPosition {
   id: number;
 }
 
+/** Records are listed newest displayTs first, then by id; a cursor holds the displayTs as this API writes it. */
+export const recordKeyset: Keyset<FeedbackRecordView, RecordPosition> = {
+  keyOf: (record) => [record.displayTs.toISOString(), record.id],
+  positionOf: (key) => {
+    const [displayTs, id] = key;
+    const date = typeof displayTs === 'string' ? new Date(displayTs) : null;
+    const valid = key.length === 2 && date !== null && !Number.isNaN(date.getTime()) && date.toISOString() === displayTs && typeof id === 'number';
+    return valid ? { displayTs: date, id } : null;
+  },
+};
+
 /**
  * Newest first by display_ts, then id; `since` is inclusive, `until` exclusive. Each filter leads an
  * index (source, person or organization, then display_ts and id), so a page reads only its own rows.
  */
-export async function listRecords(em: EntityManager, organizationId: number, limit: number, after: RecordPosition | null, filter: RecordFilter): Promise<FeedbackRecordView[]> {
+export async function listRecords(em: EntityManager, organizationId: number, page: Page<RecordPosition>, filter: RecordFilter): Promise<FeedbackRecordView[]> {
   const conditions = [
     sql`r."organization_id" = ${organizationId}`,
     filter.sourceId ? sql`r."source_id" = ${filter.sourceId}` : null,
     filter.personId ? sql`r."person_id" = ${filter.personId}` : null,
     filter.since ? sql`r."display_ts" >= ${filter.since.toISOString()}::timestamptz` : null,
     filter.until ? sql`r."display_ts" < ${filter.until.toISOString()}::timestamptz` : null,
-    after ? sql`(r."display_ts", r."id") < (${after.displayTs.toISOString()}::timestamptz, ${after.id}::bigint)` : null,
+    page.after ? sql`(r."display_ts", r."id") < (${page.after.displayTs.toISOString()}::timestamptz, ${page.after.id}::bigint)` : null,
   ].filter((condition) => condition !== null);
   const rows = await query(
     em,
-    sql<RecordRow>`${recordWithSource} where ${sql.join(conditions, sql` and `)} order by r."display_ts" desc, r."id" desc limit ${limit}`,
+    sql<RecordRow>`${recordWithSource} where ${sql.join(conditions, sql` and `)} order by r."display_ts" desc, r."id" desc limit ${page.limit + 1}`,
   );
   return toRecordViews(em, rows);
 }
@@ -204,18 +216,19 @@ export async function findRecordIdsByExternalIds(em: EntityManager, organization
 }
 
 /**
- * One statement: deletes the record and tells, when nothing was deleted under `sourceId`, whether
- * that source exists, so the caller can name what is missing.
+ * One statement: deletes the record and answers the source it belonged to, or, when nothing was
+ * deleted under `sourceId`, whether that source exists, so the caller can name what is missing.
  */
-export async function deleteRecordById(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<{ deleted: boolean; sourceExists: boolean }> {
+export async function deleteRecordById(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<{ deletedFrom: number | null; sourceExists: boolean }> {
   const [row] = await query(
     em,
-    sql<{ deleted: boolean; source_exists: boolean }>`with "deleted" as (
+    sql<{ deleted_from: string | null; source_exists: boolean }>`with "deleted" as (
         delete from "feedback_record" where "id" = ${id} and "organization_id" = ${organizationId} ${sourceId === null ? sql`` : sql`and "source_id" = ${sourceId}`}
-        returning "id"
+        returning "source_id"
       )
-      select exists (select 1 from "deleted") as "deleted",
+      select (select "source_id" from "deleted") as "deleted_from",
         ${sourceId === null ? sql`true` : sql`exists (select 1 from "feedback_source" where "id" = ${sourceId} and "organization_id" = ${organizationId})`} as "source_exists"`,
   );
-  return { deleted: row?.deleted ?? false, sourceExists: row?.source_exists ?? false };
+  const deletedFrom = row?.deleted_from ?? null;
+  return { deletedFrom: deletedFrom === null ? null : Number(deletedFrom), sourceExists: row?.source_exists ?? false };
 }

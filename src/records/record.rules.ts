@@ -97,10 +97,10 @@ export async function ingestRecords(em: EntityManager, organizationId: number, s
   return results;
 }
 
-/** One statement; under `sourceId`, an unknown source is named before an unknown record. */
-export async function deleteRecord(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<void> {
-  const { deleted, sourceExists } = await deleteRecordById(em, organizationId, id, sourceId);
-  if (deleted) return;
+/** One statement; under `sourceId`, an unknown source is named before an unknown record. Answers the source the record was in. */
+export async function deleteRecord(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<number> {
+  const { deletedFrom, sourceExists } = await deleteRecordById(em, organizationId, id, sourceId);
+  if (deletedFrom !== null) return deletedFrom;
   if (sourceId !== null && !sourceExists) throw sourceNotFound(sourceId, 'sourceId');
   throw recordNotFound(id);
 }

@@ -1,7 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { editorText, launchChromium, newContext, pasteInto, screenshot } from '../helpers/e2e-browser.ts';
+import { RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { metricValue } from '../helpers/subscriptions.ts';
 
 const SOURCE_NAME = 'Zendesk Support Tickets (GraphiQL)';
 const QUERY = `query ListSources {
@@ -74,6 +76,25 @@ describe('GraphiQL at /graphql in Chromium', () => {
     await run(page, QUERY, 'ListSources');
     await resultPane(page).getByText(SOURCE_NAME).waitFor({ timeout: 20_000 });
     expect(JSON.parse(await editorText(resultPane(page)))).toEqual({ data: { feedbackSources: { edges: [{ node: { name: SOURCE_NAME, type: 'support_tickets' } }] } } });
+    expect(errors).toEqual([]);
+  });
+
+  it('runs a subscription and shows a record ingested over REST meanwhile in the result pane', async (context) => {
+    if (!server) throw new Error('the server did not start');
+    const { page, errors } = await openGraphiQL(context);
+    const rest = new RestClient(server.url, token);
+    const sourceId = (await rest.createSource({ name: 'Live tickets (GraphiQL)' })).id;
+    await pasteInto(page, headersEditor(page), JSON.stringify({ 'x-api-token': token }, null, 2));
+    const before = await metricValue(server.url, 'graphql_subscriptions_open{transport="sse"}');
+    await run(page, `subscription LiveTickets {\n  recordIngested(sourceId: ${sourceId}) { id externalId fields { name value } }\n}\n`, 'LiveTickets');
+    // GraphiQL shows nothing until the first event; the server counts the subscription once it listens.
+    await expect.poll(() => metricValue(server?.url ?? '', 'graphql_subscriptions_open{transport="sse"}'), { timeout: 20_000 }).toBe(before + 1);
+
+    const record = await rest.ingest(sourceId, { external_id: 'zendesk-live-1', fields: [{ category: 'content', type: 'string', name: 'subject', value: 'Arrived while subscribed' }] });
+    await resultPane(page).getByText('zendesk-live-1').waitFor({ timeout: 20_000 });
+    expect(JSON.parse(await editorText(resultPane(page)))).toEqual({
+      data: { recordIngested: { id: String(record.id), externalId: 'zendesk-live-1', fields: [{ name: 'subject', value: 'Arrived while subscribed' }] } },
+    });
     expect(errors).toEqual([]);
   });
 

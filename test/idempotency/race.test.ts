@@ -172,7 +172,7 @@ describe('a write whose response is not to be stored', () => {
       return { status: 200, contentType: 'application/json', body: '{"data":null}', store: false };
     });
 
-    expect(outcome).toEqual({ response: { status: 200, contentType: 'application/json', body: '{"data":null}' }, replayed: false });
+    expect(outcome).toEqual({ response: { status: 200, contentType: 'application/json', body: '{"data":null}' }, replayed: false, committed: [] });
     expect(await countRecords(sourceId)).toBe(0);
     expect(await runSql(databaseUrl, 'select 1 from "idempotency_key" where "key" = $1', [key])).toEqual([]);
   });
