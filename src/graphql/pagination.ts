@@ -1,3 +1,4 @@
+import type { CursorKey, Keyset, Page } from '../database/keyset.ts';
 import { ValidationError } from '../errors/api-error.ts';
 import { describeValue } from '../validation/values.ts';
 
@@ -9,37 +10,32 @@ export interface PageArgs {
   after?: string | null;
 }
 
-/** A position in a newest-first list: the sort key of the last row seen, as plain JSON values. */
-export type CursorKey = (string | number)[];
-
-export interface Page {
-  limit: number;
-  after: CursorKey | null;
-}
-
-export function encodeCursor(key: CursorKey): string {
+/** The opaque cursor of a row's key: its JSON in base64url. */
+function encodeCursor(key: CursorKey): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, length: number): CursorKey | null {
+/** The key a cursor holds, when it is one this API could have written. */
+function decodeCursor(cursor: string): CursorKey | null {
   try {
     const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    const valid = Array.isArray(key) && key.length === length && key.every((part) => typeof part === 'string' || Number.isSafeInteger(part));
+    const valid = Array.isArray(key) && key.every((part) => typeof part === 'string' || Number.isSafeInteger(part));
     return valid && encodeCursor(key) === cursor ? key : null;
   } catch {
     return null;
   }
 }
 
-/** Validates `first` (1–100, default 25) and decodes `after`, whose key has `keyLength` parts. */
-export function readPage(args: PageArgs, keyLength: number): Page {
+/** Validates `first` (1–100, default 25) and reads `after` as a position of the listing ordered by `keyset`. */
+export function readPage<Position>(args: PageArgs, keyset: Keyset<never, Position>): Page<Position> {
   const first = args.first ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
     throw new ValidationError('INVALID_FIELD_VALUE', { param: 'first', message: (n) => `${n('first')} must be between 1 and ${MAX_PAGE_SIZE}; got ${describeValue(args.first)}.` });
   }
   if (args.after === null || args.after === undefined) return { limit: first, after: null };
-  const after = decodeCursor(args.after, keyLength);
-  if (!after) throw new ValidationError('INVALID_CURSOR', { param: 'after', message: (n) => `${n('after')} is not a cursor this API returned: ${describeValue(args.after)}.` });
+  const key = decodeCursor(args.after);
+  const after = key && keyset.positionOf(key);
+  if (after === null) throw new ValidationError('INVALID_CURSOR', { param: 'after', message: (n) => `${n('after')} is not a cursor this API returned: ${describeValue(args.after)}.` });
   return { limit: first, after };
 }
 
@@ -49,9 +45,9 @@ export interface Connection<T> {
 }
 
 /** `rows` were fetched with `limit + 1` so that one extra row tells whether a next page exists. */
-export function toConnection<T>(rows: T[], page: Page, keyOf: (row: T) => CursorKey): Connection<T> {
+export function toConnection<T, Position>(rows: T[], page: Page<Position>, keyset: Keyset<T, Position>): Connection<T> {
   const nodes = rows.slice(0, page.limit);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(keyOf(node)), node }));
+  const edges = nodes.map((node) => ({ cursor: encodeCursor(keyset.keyOf(node)), node }));
   return {
     edges,
     pageInfo: {

@@ -6,7 +6,7 @@ import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { CompanyView, findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople, PersonView } from './person.queries.ts';
+import { CompanyView, findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople, personKeyset, PersonView } from './person.queries.ts';
 import { MAX_COMPANY_NAME_LENGTH } from './company.rules.ts';
 import { boundaries, deletePerson, MAX_EMAIL_LENGTH, MAX_PERSON_TEXT_LENGTH, upsertPerson } from './person.rules.ts';
 
@@ -95,8 +95,8 @@ builder.queryFields((t) => ({
     args: { email: t.arg.string({ description: 'Only the person with this email (case-insensitive).' }), ...pageArgs },
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'people:read');
-      const page = readPage(args, 1);
-      return toConnection(await listPeople(ctx.em, viewer.organizationId, page, { email: parseTextFilter(args.email, 'email') }), page, (person) => [person.id]);
+      const page = readPage(args, personKeyset);
+      return toConnection(await listPeople(ctx.em, viewer.organizationId, page, { email: parseTextFilter(args.email, 'email') }), page, personKeyset);
     },
   }),
   person: t.field({

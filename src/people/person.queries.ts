@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RawBuilder } from 'kysely';
+import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
-import type { Page } from '../graphql/pagination.ts';
 import { Person } from './person.entity.ts';
 
 export function personNotFound(id: number, param = 'id'): NotFoundError {
@@ -182,11 +182,14 @@ export async function findCompaniesByIds(em: EntityManager, organizationId: numb
   return rows.map((row) => toCompanyView(em, row));
 }
 
+/** People are listed newest first by id. */
+export const personKeyset: Keyset<PersonView, number> = byId;
+
 /** Newest first; with `email`, only the person who has it (case-insensitive, through its unique index). */
-export async function listPeople(em: EntityManager, organizationId: number, page: Page, filter: { email?: string | null }): Promise<PersonView[]> {
+export async function listPeople(em: EntityManager, organizationId: number, page: Page<number>, filter: { email?: string | null }): Promise<PersonView[]> {
   const conditions = [
     typeof filter.email === 'string' ? sql`lower("email") = lower(${filter.email})` : sql`true`,
-    page.after ? sql`"id" < ${Number(page.after[0])}` : sql`true`,
+    page.after === null ? sql`true` : sql`"id" < ${page.after}`,
   ];
   const rows = await query(em, peopleWithCompanies(organizationId, sql.join(conditions, sql` and `), sql`order by "id" desc limit ${page.limit + 1}`));
   return rows.map((row) => toPersonView(em, row));

@@ -6,7 +6,7 @@ import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { countRecordsBySources, FeedbackSourceView, findSourceOrFail, findSourcesByIds, listSources } from './source.queries.ts';
+import { countRecordsBySources, FeedbackSourceView, findSourceOrFail, findSourcesByIds, listSources, sourceKeyset } from './source.queries.ts';
 import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, MAX_DESCRIPTION_LENGTH, MAX_SOURCE_NAME_LENGTH, MAX_SOURCE_TYPE_LENGTH, updateSource } from './source.rules.ts';
 
 export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSourceView, number>('FeedbackSource', {
@@ -53,9 +53,9 @@ builder.queryFields((t) => ({
     args: { name: t.arg.string({ description: 'Only the source with exactly this name.' }), ...pageArgs },
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'sources:read');
-      const page = readPage(args, 1);
+      const page = readPage(args, sourceKeyset);
       const rows = await listSources(ctx.em, viewer.organizationId, page, { name: parseTextFilter(args.name, 'name') });
-      return toConnection(rows, page, (source) => [source.id]);
+      return toConnection(rows, page, sourceKeyset);
     },
   }),
   feedbackSource: t.field({

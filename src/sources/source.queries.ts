@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
-import type { Page } from '../graphql/pagination.ts';
+import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { FeedbackSource } from './source.entity.ts';
 
 export function sourceNotFound(id: number, param = 'id'): NotFoundError {
@@ -73,14 +73,17 @@ export async function findSourcesByIds(em: EntityManager, organizationId: number
   return rows.map((row) => toSourceView(em, row));
 }
 
+/** Sources are listed newest first by id. */
+export const sourceKeyset: Keyset<FeedbackSourceView, number> = byId;
+
 /** Newest first; one row more than the page so the caller knows whether another page follows. */
-export async function listSources(em: EntityManager, organizationId: number, page: Page, filter: { name?: string | null }): Promise<FeedbackSourceView[]> {
+export async function listSources(em: EntityManager, organizationId: number, page: Page<number>, filter: { name?: string | null }): Promise<FeedbackSourceView[]> {
   const rows = await query(
     em,
     sql<SourceRow>`select ${sourceColumns} from "feedback_source" s
       where s."organization_id" = ${organizationId}
         ${typeof filter.name === 'string' ? sql`and s."name" = ${filter.name}` : sql``}
-        ${page.after ? sql`and s."id" < ${Number(page.after[0])}` : sql``}
+        ${page.after === null ? sql`` : sql`and s."id" < ${page.after}`}
       order by s."id" desc limit ${page.limit + 1}`,
   );
   return rows.map((row) => toSourceView(em, row));
