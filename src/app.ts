@@ -2,6 +2,8 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { MikroORM } from './database/orm.ts';
+import { registerPlayground } from './docs/playground.ts';
+import { registerPostmanRoute } from './docs/postman.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
 import { createEventBus } from './events/event-bus.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
@@ -14,6 +16,7 @@ import { apiPipeline } from './http/pipeline.ts';
 import { registerRequestLog } from './http/request-log.ts';
 import { createRateLimiter } from './http/rate-limit.ts';
 import { requestIdOf } from './http/request-id.ts';
+import { registerStatusRoute } from './http/status.ts';
 import { schedulePurge } from './idempotency/idempotency.ts';
 import { openApiDocument } from './rest/openapi.ts';
 import { REST_PREFIX, registerRestRoutes } from './rest/register.ts';
@@ -98,6 +101,10 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   registerRequestLog(app, metrics);
   app.get('/docs/errors', async (_request, reply) => reply.type('text/html; charset=utf-8').send(errorDocs));
   app.get(`${REST_PREFIX}/openapi.json`, async (_request, reply) => reply.type('application/json; charset=utf-8').send(openApi));
+  // Tools for people, outside the API scope below: no token, never shed, not rate limited.
+  registerPlayground(app);
+  registerPostmanRoute(app, openApi, config.publicUrl);
+  await registerStatusRoute(app, { orm, metrics, redis: limiter?.redis ?? null, workers: config.workers });
 
   // Events of committed writes reach the subscriptions of this process, and of every instance with REDIS_URL.
   const events = createEventBus(config.redisUrl, app.log);

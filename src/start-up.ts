@@ -30,12 +30,15 @@ export function loggerOptions(config: Config): LoggerOptions {
 }
 
 /** What a person starting the server needs: where it runs and, on the very first start, the token. */
-export function printBanner(config: Config, database: Database, port: number, firstKey: CreatedKey | null): void {
+export function printBanner(config: Config, database: Pick<Database, 'description'>, port: number, firstKey: CreatedKey | null): void {
   const base = `http://localhost:${port}`;
   const workers = config.workers > 1 ? ` with ${config.workers} workers` : '';
   console.log(`\nFeedback gateway is running on ${base}${workers} (database: ${database.description})`);
-  console.log(`  GraphiQL: ${base}/graphql`);
-  console.log(`  Error codes: ${config.publicUrl}/docs/errors`);
+  console.log(`  GraphiQL:           ${base}/graphql`);
+  console.log(`  REST playground:    ${base}/docs`);
+  console.log(`  Postman collection: ${base}/v3/rest/postman.json`);
+  console.log(`  Error codes:        ${config.publicUrl}/docs/errors`);
+  console.log(`  Status:             ${base}/status`);
   if (firstKey) {
     console.log(`\nFirst start: created organization "${firstKey.organization.name}" and an API token with every scope.`);
     console.log('It is shown only this once; send it in the x-api-token header (paste it into GraphiQL\'s Headers tab):\n');

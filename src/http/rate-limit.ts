@@ -19,6 +19,8 @@ const PRIMARY_ANSWER_MS = 1_000;
 export interface RateLimiter {
   /** Counts one request for `key`, sets the RateLimit-* headers, and throws RATE_LIMITED past the limit. */
   consume(key: string, reply: FastifyReply): Promise<void>;
+  /** The Redis the counters live in (REDIS_URL), for the status page; null without one. */
+  readonly redis: Redis | null;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export function createRateLimiter(perMinute: number, redisUrl: string | undefine
   };
 
   return {
+    redis,
     async consume(key, reply) {
       try {
         setHeaders(reply, await count(key));

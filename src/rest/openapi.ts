@@ -179,7 +179,8 @@ function errorResponses(codes: readonly ErrorCode[], headersOf: (status: number)
     const first = list[0] as ErrorCode;
     const type = errorCatalog[first].type;
     const response: ZodOpenApiResponseObject = {
-      description: `Error codes: ${list.join(', ')}.`,
+      // Each code links to its entry on the docs page (the playground renders descriptions as Markdown).
+      description: `Error codes: ${list.map((code) => `[${code}](${publicUrl}/docs/errors#${code})`).join(', ')}.`,
       headers: headersOf(status),
       content: {
         'application/json': {

@@ -162,8 +162,8 @@ describe(`while ${LIMIT} API requests are running`, () => {
     expect(JSON.parse(answer.body)).toEqual({ error: overloadedBody(answer.headers['x-request-id'] ?? '') });
   });
 
-  it('still answers /healthz, /readyz, /metrics, /docs/errors and the OpenAPI document', async () => {
-    for (const path of ['/healthz', '/readyz', '/metrics', '/docs/errors', '/v3/rest/openapi.json']) {
+  it('still answers /healthz, /readyz, /metrics, /status, the docs, the OpenAPI document and the Postman collection', async () => {
+    for (const path of ['/healthz', '/readyz', '/metrics', '/status', '/docs', '/docs/js/scalar.js', '/docs/errors', '/v3/rest/openapi.json', '/v3/rest/postman.json']) {
       expect((await send(server.url, { path })).status, path).toBe(200);
     }
   });

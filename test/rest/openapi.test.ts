@@ -323,9 +323,9 @@ function resolved<T>(object: unknown): T {
   return found as T;
 }
 
-/** The error codes an error response of the document lists, e.g. "Error codes: INVALID_ID, …". */
+/** The error codes an error response of the document lists, e.g. "Error codes: [INVALID_ID](…/docs/errors#INVALID_ID), …". */
 function listedCodes(description: string): string[] {
-  return description.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g) ?? [];
+  return [...new Set(description.match(/\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b/g) ?? [])];
 }
 
 /** Every way a real response departs from the document, as readable lines; empty when it conforms. */

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { connectOrm, type MikroORM, migrate } from '../../src/database/orm.ts';
+import { scopes } from '../../src/organizations/scopes.ts';
+import { createApiKey } from '../../src/organizations/tokens.ts';
+import { type HttpReply, PUBLIC_URL, RestClient, send } from '../helpers/http.ts';
+import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
+import { waitUntil } from '../helpers/wait.ts';
+
+// Issue #14: GET /status answers 200 within 2 s whatever the database does, and reports it down.
+
+/** The bound issue #14 sets for the status page. */
+const ANSWER_WITHIN_MS = 2_000;
+
+interface Status {
+  status: string;
+  database: { status: string; latency_ms: number | null };
+  requests: { last_1m: { errors_5xx: number } };
+}
+
+let database: StoppableDatabase | undefined;
+let orm: MikroORM | undefined;
+let app: App | undefined;
+let base: string;
+let token: string;
+
+/** GET /status as JSON (or HTML), timed; a request that hangs is cut after three times the bound. */
+async function status(accept = 'application/json'): Promise<{ reply: HttpReply<Status>; elapsedMs: number }> {
+  const started = performance.now();
+  const reply = await send<Status>(base, { path: '/status', headers: { accept }, signal: AbortSignal.timeout(3 * ANSWER_WITHIN_MS) });
+  return { reply, elapsedMs: performance.now() - started };
+}
+
+beforeAll(async () => {
+  database = await startStoppableDatabase();
+  orm = await connectOrm(database.url);
+  await migrate(orm);
+  token = (await createApiKey(orm.em.fork(), 'Outage Corp', scopes, null)).token;
+  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0' });
+  app = await buildApp(config, orm);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  // Each step runs even when an earlier one fails, so no PostgreSQL outlives the file.
+  const steps = [() => database?.thaw(), () => app?.close(), () => orm?.close(true), () => database?.destroy()];
+  const failures: unknown[] = [];
+  for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
+  if (failures.length > 0) throw failures[0];
+});
+
+describe('while the database is up', () => {
+  it('reports it up, with its latency', async () => {
+    const { reply } = await status();
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ status: 'ok', database: { status: 'up', latency_ms: expect.any(Number) } });
+  });
+});
+
+describe('while the database is stopped', () => {
+  beforeAll(async () => {
+    await database?.stop();
+  });
+
+  it(`answers 200 within ${ANSWER_WITHIN_MS / 1000} s, the database down and the service degraded`, async () => {
+    const { reply, elapsedMs } = await status();
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ status: 'degraded', database: { status: 'down', latency_ms: null } });
+    expect(elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('shows the database as down on the page', async () => {
+    const { reply, elapsedMs } = await status('text/html');
+    expect(reply.status).toBe(200);
+    expect(reply.text).toMatch(/<tr id="database"><th>Database<\/th><td class="down">down<\/td><td>no answer within the time allowed<\/td><\/tr>/);
+    expect(reply.text).toContain('<span id="overall" class="degraded">degraded</span>');
+    expect(elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+
+  it('counts the API\'s 500 DATABASE_UNAVAILABLE answers as 5xx', async () => {
+    const before = (await status()).reply.body.requests.last_1m.errors_5xx;
+    const failed = await new RestClient(base, token).get('/feedback-sources');
+    expect(failed.status).toBe(500);
+    expect((await status()).reply.body.requests.last_1m.errors_5xx).toBe(before + 1);
+  });
+});
+
+describe('once the database is back', () => {
+  beforeAll(async () => {
+    await database?.restart();
+  });
+
+  it('reports it up again', async () => {
+    await waitUntil(async () => (await status()).reply.body.database.status === 'up', 'the status page reports the database up', 10_000);
+    expect((await status()).reply.body).toMatchObject({ status: 'ok', database: { status: 'up' } });
+  });
+});
+
+describe('while the database accepts connections but answers nothing', () => {
+  beforeAll(async () => {
+    await database?.freeze();
+  });
+
+  afterAll(async () => {
+    await database?.thaw();
+  });
+
+  it(`answers 200 within ${ANSWER_WITHIN_MS / 1000} s, the database down`, async () => {
+    const { reply, elapsedMs } = await status();
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ status: 'degraded', database: { status: 'down', latency_ms: null } });
+    expect(elapsedMs).toBeLessThan(ANSWER_WITHIN_MS);
+  });
+});
