@@ -1,4 +1,5 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../src/database/embedded.ts';
 import type { FloorOptions } from './floor.ts';
@@ -14,7 +15,20 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Variables of src/config.ts that must come from the benchmark, not from the shell it was started in. */
-const CONFIG_VARIABLES = ['DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR', 'PUBLIC_URL', 'REDIS_URL', 'RATE_LIMIT_PER_MINUTE', 'IDEMPOTENCY_TTL_SECONDS', 'LOG_LEVEL', 'CORS_ORIGINS'];
+const CONFIG_VARIABLES = [
+  'DATABASE_URL',
+  'PORT',
+  'HOST',
+  'DATA_DIR',
+  'PUBLIC_URL',
+  'REDIS_URL',
+  'RATE_LIMIT_PER_MINUTE',
+  'IDEMPOTENCY_TTL_SECONDS',
+  'MAX_CONCURRENT_REQUESTS',
+  'LOG_LEVEL',
+  'WORKERS',
+  'CORS_ORIGINS',
+];
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
@@ -37,17 +51,67 @@ function stopWithUs(child: ChildProcess): void {
   void exited(child).then(() => process.off('exit', kill));
 }
 
+/** How a process of the gateway is started: environment variables set for it, node's options, and the script. */
+export interface Launch {
+  env: Record<string, string>;
+  nodeArgs: string[];
+  script: string;
+}
+
 /**
- * The gateway as `npm start` runs it (`node src/main.ts`) on the given database, rate limits off, logs
+ * How `npm start` starts the gateway, read from package.json's start script, which must have the
+ * shape `[VAR=value …] node [node options …] <script>`: the benchmark runs the gateway exactly so.
+ */
+export function startLaunch(): Launch {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts?: Record<string, string> };
+  const command = manifest.scripts?.start ?? '';
+  const words = command.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  for (let word = words[0]; word !== undefined && /^[A-Z_][A-Z0-9_]*=/.test(word); word = words[0]) {
+    const at = word.indexOf('=');
+    env[word.slice(0, at)] = word.slice(at + 1);
+    words.shift();
+  }
+  const [program, ...rest] = words;
+  const script = rest.pop();
+  if (program !== 'node' || script === undefined || rest.some((word) => !word.startsWith('-'))) {
+    throw new Error(`package.json's start script must read "[VAR=value …] node [options …] <script>", not "${command}"`);
+  }
+  return { env, nodeArgs: rest, script };
+}
+
+export interface GatewayOptions {
+  /** Instead of package.json's start script (memory.ts compares settings). */
+  launch?: Launch;
+  /** Node options added to the launch's (memory.ts's probe). */
+  extraNodeArgs?: string[];
+  /** Variables added to the launch's environment. */
+  extraEnv?: Record<string, string>;
+}
+
+/**
+ * The gateway as `npm start` runs it (startLaunch) on the given database, rate limits off, logs
  * silent, no Redis; ready once /readyz answers 200. With `profileDir`, V8 writes a CPU profile of its
  * whole life there when it stops.
  */
-export async function startGateway(databaseUrl: string, dataDir: string, profileDir: string | null): Promise<ServerProcess> {
+export async function startGateway(databaseUrl: string, dataDir: string, profileDir: string | null, options: GatewayOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
+  const launch = options.launch ?? startLaunch();
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !CONFIG_VARIABLES.includes(name)));
-  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), 'src/main.ts'], {
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...launch.nodeArgs, ...(options.extraNodeArgs ?? []), ...profile, launch.script], {
     cwd: repoRoot,
-    env: { ...env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'silent' },
+    env: {
+      ...env,
+      ...launch.env,
+      ...options.extraEnv,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   stopWithUs(child);
