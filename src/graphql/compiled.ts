@@ -1,5 +1,5 @@
 import { type JITCache, useGraphQlJit } from '@envelop/graphql-jit';
-import { type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, isAbstractType, Kind, OperationTypeNode } from 'graphql';
+import { BREAK, type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, isAbstractType, Kind, OperationTypeNode, visit } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { Context } from './context.ts';
@@ -19,28 +19,43 @@ for (const type of Object.values(schema.getTypeMap())) {
   type.resolveType = (value, context, info, abstractType) => resolveType(value, context, info, abstractType ?? type);
 }
 
+/** Whether the document asks for the schema (`__schema`, `__type`; `__typename` is an ordinary field). */
+function introspects(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(field) {
+      if (field.name.value !== '__schema' && field.name.value !== '__type') return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
 /**
  * Only documents of one query are compiled. The plugin caches by document, not by operation name, so
  * a document of several operations would be answered with the wrong one; and compiled mutations keep
  * running after one failed, where the interpreter stops (a later write would commit unseen behind
- * `data: null`).
+ * `data: null`). Introspection stays interpreted too: graphql-jit does not apply the default of
+ * graphql 17's non-null `includeDeprecated` arguments and refuses GraphiQL's and code generators'
+ * introspection query, which is neither hot nor worth a compiled copy.
  */
-function isSingleQuery(document: DocumentNode): boolean {
+function isCompilable(document: DocumentNode): boolean {
   const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
-  return operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY;
+  return operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY && !introspects(document);
 }
 
 /** /graphql runs each query as code compiled once (graphql-jit) instead of interpreting it field by field. */
 export function useCompiledExecution() {
   const cache: JITCache = new LRUCache<string, Parameters<JITCache['set']>[1]>({ max: COMPILED_DOCUMENTS });
-  return useGraphQlJit({}, { cache, enableIf: (args: ExecutionArgs) => isSingleQuery(args.document) });
+  return useGraphQlJit({}, { cache, enableIf: (args: ExecutionArgs) => isCompilable(args.document) });
 }
 
 export type CompiledOperation = (variables: Record<string, unknown>, context: Context) => Promise<ExecutionResult>;
 
 /** Compiles a REST route's query when the route table loads, so requests only run it; mutations are interpreted, as on /graphql. */
 export function compileOperation(document: DocumentNode): CompiledOperation {
-  if (!isSingleQuery(document)) return async (variables, context) => await execute({ schema, document, variableValues: variables, contextValue: context });
+  if (!isCompilable(document)) return async (variables, context) => await execute({ schema, document, variableValues: variables, contextValue: context });
   const compiled = compileQuery(schema, document);
   if (!isCompiledQuery(compiled)) throw new Error(`REST operation does not compile: ${compiled.errors?.map((error) => error.message).join('; ')}`);
   return async (variables, context) => await compiled.query(undefined, context, variables);

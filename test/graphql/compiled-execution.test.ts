@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -45,5 +46,16 @@ describe('compiled execution', () => {
     const refused = await server.graphql(query, { first: 'one' }, token);
     expect(refused.status).toBe(400);
     expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_GRAPHQL_REQUEST' });
+  });
+
+  it.each([
+    ['the default introspection query', getIntrospectionQuery()],
+    ["GraphiQL's introspection query", getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true, oneOf: true })],
+  ])('answers %s whole, without errors', async (_name, query) => {
+    const reply = await server.graphql<{ __schema: { queryType: { name: string }; types: { name: string }[] } }>(query, {}, token);
+    expect(reply.status).toBe(200);
+    expect(reply.body.errors).toBeUndefined();
+    expect(reply.body.data?.__schema.queryType.name).toBe('Query');
+    expect(reply.body.data?.__schema.types.map((type) => type.name)).toContain('FeedbackRecord');
   });
 });
