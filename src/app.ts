@@ -10,6 +10,7 @@ import { registerGraphQLRoute } from './graphql/route.ts';
 import { admissionLimit, registerAdmission } from './http/admission.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { BODY_LIMIT, DEFAULT_TIMEOUTS } from './http/limits.ts';
 import { acceptJsonBodiesOnly } from './http/json-body.ts';
 import { createMetrics, registerMetricsRoute } from './http/metrics.ts';
 import { apiPipeline } from './http/pipeline.ts';
@@ -29,11 +30,6 @@ declare module 'fastify' {
     viewer: Viewer | null;
   }
 }
-
-export const BODY_LIMIT = 1024 * 1024;
-
-/** Slow or oversized clients are cut off rather than holding a connection (SPEC §5 hostile input). */
-export const DEFAULT_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000, maxHeaderBytes: 16 * 1024 };
 
 interface AppOptions {
   logger?: FastifyServerOptions['logger'];

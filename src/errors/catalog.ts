@@ -1,6 +1,10 @@
+import { BODY_LIMIT, binarySize, DEFAULT_TIMEOUTS, MAX_IDEMPOTENCY_KEY_LENGTH, seconds } from '../http/limits.ts';
+import { MAX_VALUE_BYTES } from '../records/record.limits.ts';
+
 /**
  * The stable catalog of error codes (SPEC §5). Every error the API returns has a code listed here;
  * the REST envelope, the GraphQL error types and the /docs/errors page all read this one table.
+ * A limit a message states is read from the constant that enforces it.
  */
 export const errorTypes = {
   authentication_error: 401,
@@ -73,7 +77,7 @@ export const errorCatalog = {
   },
   PAYLOAD_TOO_LARGE: {
     type: 'validation_error',
-    message: 'The request body is larger than 1 MiB.',
+    message: `The request body is larger than ${binarySize(BODY_LIMIT)}.`,
     suggestion: 'Send a smaller body; split large batches into several requests.',
   },
   MALFORMED_REQUEST: {
@@ -84,7 +88,7 @@ export const errorCatalog = {
   REQUEST_TIMEOUT: {
     type: 'validation_error',
     message: 'The request did not arrive in time.',
-    suggestion: 'Send the headers within 10 seconds and the whole request within 30 seconds.',
+    suggestion: `Send the headers within ${seconds(DEFAULT_TIMEOUTS.headersMs)} and the whole request within ${seconds(DEFAULT_TIMEOUTS.requestMs)}.`,
   },
   INVALID_FIELD_VALUE: {
     type: 'validation_error',
@@ -93,7 +97,7 @@ export const errorCatalog = {
   },
   FIELD_VALUE_TOO_LARGE: {
     type: 'validation_error',
-    message: 'A field value is larger than 10 KB (10,240 bytes of JSON text).',
+    message: `A field value is larger than ${MAX_VALUE_BYTES / 1024} KB (${MAX_VALUE_BYTES.toLocaleString('en-US')} bytes of JSON text).`,
     suggestion: 'Shorten the value or split it into several fields.',
   },
   INVALID_PHONE_NUMBER: {
@@ -118,7 +122,7 @@ export const errorCatalog = {
   },
   INVALID_IDEMPOTENCY_KEY: {
     type: 'validation_error',
-    message: 'The Idempotency-Key must be 1 to 255 printable ASCII characters.',
+    message: `The Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters.`,
     suggestion: 'Use a UUID or another unique string of printable ASCII characters.',
   },
   INVALID_GRAPHQL_REQUEST: {

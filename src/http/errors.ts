@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { type ApiError, NotFoundError, ValidationError } from '../errors/api-error.ts';
+import { binarySize, DEFAULT_TIMEOUTS } from './limits.ts';
 import { newRequestId } from './request-id.ts';
 import { errorBody, isFrameworkClientError, statusOf, toApiError } from './error-envelope.ts';
 
@@ -53,7 +54,7 @@ export function clientErrorHandler(publicUrl: string) {
     const requestId = newRequestId();
     const apiError =
       error.code === 'HPE_HEADER_OVERFLOW'
-        ? new ValidationError('PAYLOAD_TOO_LARGE', { param: 'headers', message: 'The request headers are larger than 16 KiB.', suggestion: 'Send fewer or shorter headers.' })
+        ? new ValidationError('PAYLOAD_TOO_LARGE', { param: 'headers', message: `The request headers are larger than ${binarySize(DEFAULT_TIMEOUTS.maxHeaderBytes)}.`, suggestion: 'Send fewer or shorter headers.' })
         : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? new ValidationError('REQUEST_TIMEOUT')
           : new ValidationError('MALFORMED_REQUEST');

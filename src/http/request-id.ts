@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { MAX_REQUEST_ID_LENGTH } from './limits.ts';
 
 /** A client's X-Request-Id is echoed when it matches this; every id the server makes does too. */
-export const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const CLIENT_ID = new RegExp(`^[A-Za-z0-9._:-]{1,${MAX_REQUEST_ID_LENGTH}}$`);
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 export function newRequestId(): string {

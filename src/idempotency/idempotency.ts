@@ -6,10 +6,10 @@ import { query, sql } from '../database/sql.ts';
 import { ConflictError, ValidationError } from '../errors/api-error.ts';
 import type { DomainEvent } from '../events/domain-events.ts';
 import { type AfterCommit, openAfterCommit } from '../events/event-bus.ts';
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../http/limits.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
 
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
-/** 1 to 255 printable ASCII characters (U+0020 to U+007E), as SPEC §7 states. */
+/** Printable ASCII characters (U+0020 to U+007E), as SPEC §7 states. */
 export const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7E]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`);
 const RULE = `1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters (U+0020 to U+007E)`;
 

@@ -1,5 +1,6 @@
 import type { FieldErrors } from '../errors/api-error.ts';
 import { describeValue, hasNonFiniteNumber, hasUnstorableText, isCalendarDate, isRfc3339DateTime, isText, jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
+import { MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record.limits.ts';
 
 export const fieldCategories = ['content', 'created_at', 'identifier', 'identity', 'metadata'] as const;
 export const fieldTypes = ['boolean', 'date', 'datetime', 'float', 'integer', 'json', 'string'] as const;
@@ -14,9 +15,7 @@ export interface RecordField {
   value: unknown;
 }
 
-export const MAX_FIELDS = 100;
-export const MAX_VALUE_BYTES = 10_240;
-export const MAX_NAME_LENGTH = 255;
+export { MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES };
 
 const valueChecks: Record<FieldType, { accepts: (value: unknown) => boolean; expected: string }> = {
   boolean: { accepts: (value) => typeof value === 'boolean', expected: 'a boolean' },

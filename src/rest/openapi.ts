@@ -10,8 +10,9 @@ import {
 import { type ApiError, AuthenticationError, ConflictError, NotFoundError, PermissionError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
 import { type ErrorCode, type ErrorType, errorCatalog, statusOfCode } from '../errors/catalog.ts';
 import { errorBody } from '../http/error-envelope.ts';
+import { MAX_IDEMPOTENCY_KEY_LENGTH, MAX_REQUEST_ID_LENGTH } from '../http/limits.ts';
 import { CLIENT_ID } from '../http/request-id.ts';
-import { IDEMPOTENCY_KEY, MAX_IDEMPOTENCY_KEY_LENGTH } from '../idempotency/idempotency.ts';
+import { IDEMPOTENCY_KEY } from '../idempotency/idempotency.ts';
 import { REST_PREFIX } from './register.ts';
 import type { RestRoute } from './route.ts';
 import { ErrorSchema } from './schemas.ts';
@@ -58,7 +59,7 @@ const ref = (kind: 'headers' | 'schemas', name: string) => ({ $ref: `#/component
 
 const HEADERS: Record<string, oas31.HeaderObject> = {
   RequestId: {
-    description: 'The request id: the client\'s X-Request-Id when it is 1–128 characters of A-Z a-z 0-9 . _ : -, else req_ and 12 letters and digits. Error bodies and logs carry it too.',
+    description: `The request id: the client's X-Request-Id when it is 1–${MAX_REQUEST_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -, else req_ and 12 letters and digits. Error bodies and logs carry it too.`,
     required: true,
     schema: { type: 'string', pattern: CLIENT_ID.source, example: 'req_a1b2c3d4e5f6' },
   },
@@ -95,7 +96,7 @@ const PARAMETERS: Record<'IdempotencyKey' | 'RequestId', oas31.ParameterObject> 
     name: 'X-Request-Id',
     in: 'header',
     required: false,
-    description: 'Your id for the request, echoed in X-Request-Id and correlation-id and logged, when it is 1–128 characters of A-Z a-z 0-9 . _ : -; otherwise the server makes one.',
+    description: `Your id for the request, echoed in X-Request-Id and correlation-id and logged, when it is 1–${MAX_REQUEST_ID_LENGTH} characters of A-Z a-z 0-9 . _ : -; otherwise the server makes one.`,
     schema: { type: 'string', pattern: CLIENT_ID.source },
   },
 };

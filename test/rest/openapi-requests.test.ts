@@ -2,7 +2,7 @@ import { createGeneratorSync, type JsonSchema } from 'json-schema-faker';
 import { type CountryCode, getExampleNumber } from 'libphonenumber-js';
 import examples from 'libphonenumber-js/mobile/examples';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_LIMIT } from '../../src/app.ts';
+import { BODY_LIMIT } from '../../src/http/limits.ts';
 import { MAX_EXTERNAL_ID_LENGTH } from '../../src/records/record.rules.ts';
 import { MAX_NAME_LENGTH, MAX_VALUE_BYTES } from '../../src/records/record-fields.ts';
 import { openApiDocument } from '../../src/rest/openapi.ts';
