@@ -22,3 +22,16 @@ export const byId: Keyset<{ id: number }, number> = {
   keyOf: (row) => [row.id],
   positionOf: (key) => (key.length === 1 && typeof key[0] === 'number' ? key[0] : null),
 };
+
+/**
+ * A listing whose order or filter the client chooses: its cursors carry `scope` (the order and a
+ * digest of the filter), so a cursor of one scope is no position in another. A null scope leaves the
+ * keys as `keyset` writes them.
+ */
+export function scopedKeyset<Row, Position>(keyset: Keyset<Row, Position>, scope: string | null): Keyset<Row, Position> {
+  if (scope === null) return keyset;
+  return {
+    keyOf: (row) => [scope, ...keyset.keyOf(row)],
+    positionOf: (key) => (key[0] === scope ? keyset.positionOf(key.slice(1)) : null),
+  };
+}

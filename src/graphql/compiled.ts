@@ -1,5 +1,5 @@
 import { type JITCache, useGraphQlJit } from '@envelop/graphql-jit';
-import { BREAK, type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, isAbstractType, Kind, OperationTypeNode, visit } from 'graphql';
+import { BREAK, type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, getNamedType, type GraphQLInputObjectType, isAbstractType, isInputObjectType, Kind, OperationTypeNode, visit } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { Context } from './context.ts';
@@ -32,17 +32,51 @@ function introspects(document: DocumentNode): boolean {
   return found;
 }
 
+/** Input types that contain themselves (a filter's `and`, `or`, `not`). */
+const recursiveInputTypes = new Set(
+  Object.values(schema.getTypeMap())
+    .filter(isInputObjectType)
+    .filter((type) => {
+      const seen = new Set<GraphQLInputObjectType>();
+      const reaches = (from: GraphQLInputObjectType): boolean =>
+        Object.values(from.getFields()).some((field) => {
+          const named = getNamedType(field.type);
+          if (!isInputObjectType(named)) return false;
+          if (named === type) return true;
+          if (seen.has(named)) return false;
+          seen.add(named);
+          return reaches(named);
+        });
+      return reaches(type);
+    })
+    .map((type) => type.name),
+);
+
+/** graphql-jit's variable parser recurses without end into an input type that contains itself. */
+function hasRecursiveVariable(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    NamedType(node) {
+      if (!recursiveInputTypes.has(node.name.value)) return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
 /**
  * Only documents of one query are compiled. The plugin caches by document, not by operation name, so
  * a document of several operations would be answered with the wrong one; and compiled mutations keep
  * running after one failed, where the interpreter stops (a later write would commit unseen behind
  * `data: null`). Introspection stays interpreted too: graphql-jit does not apply the default of
  * graphql 17's non-null `includeDeprecated` arguments and refuses GraphiQL's and code generators'
- * introspection query, which is neither hot nor worth a compiled copy.
+ * introspection query, which is neither hot nor worth a compiled copy. Documents with a variable of a
+ * recursive input type (a records filter) are interpreted too.
  */
 function isCompilable(document: DocumentNode): boolean {
   const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
-  return operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY && !introspects(document);
+  return operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY && !introspects(document) && !hasRecursiveVariable(document);
 }
 
 /** /graphql runs each query as code compiled once (graphql-jit) instead of interpreting it field by field. */

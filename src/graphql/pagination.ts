@@ -42,10 +42,15 @@ export function readPage<Position>(args: PageArgs, keyset: Keyset<never, Positio
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  /** Counts the whole list with a statement of its own; called only when a client selects totalCount. */
+  countAll: (() => Promise<number>) | null;
 }
 
-/** `rows` were fetched with `limit + 1` so that one extra row tells whether a next page exists. */
-export function toConnection<T, Position>(rows: T[], page: Page<Position>, keyset: Keyset<T, Position>): Connection<T> {
+/**
+ * `rows` were fetched with `limit + 1` so that one extra row tells whether a next page exists.
+ * `countAll` counts every row of the listing, whatever the page.
+ */
+export function toConnection<T, Position>(rows: T[], page: Page<Position>, keyset: Keyset<T, Position>, countAll: (() => Promise<number>) | null = null): Connection<T> {
   const nodes = rows.slice(0, page.limit);
   const edges = nodes.map((node) => ({ cursor: encodeCursor(keyset.keyOf(node)), node }));
   return {
@@ -56,5 +61,11 @@ export function toConnection<T, Position>(rows: T[], page: Page<Position>, keyse
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
+    countAll,
   };
+}
+
+/** The same page with each node replaced by `nodeOf` of it (cursors stay those of the rows read). */
+export function mapNodes<T, U>(connection: Connection<T>, nodeOf: (node: T) => U): Connection<U> {
+  return { ...connection, edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: nodeOf(edge.node) })) };
 }

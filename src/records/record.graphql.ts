@@ -6,7 +6,8 @@ import { authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { pageArgs } from '../graphql/connections.ts';
-import { readPage, toConnection } from '../graphql/pagination.ts';
+import { type Connection, mapNodes, readPage, toConnection } from '../graphql/pagination.ts';
+import { scopedKeyset } from '../database/keyset.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { eventOf, subscribeToEvents } from '../graphql/subscriptions.ts';
 import { PersonRef } from '../people/person.graphql.ts';
@@ -15,7 +16,20 @@ import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
 import { describeValue, isStorableInstant, isText } from '../validation/values.ts';
 import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
-import { FeedbackRecordView, findRecordOrFail, listRecords, type RecordFilter, recordKeyset } from './record.queries.ts';
+import { checkRecordFilter, digestOf, MAX_FILTER_DEPTH, MAX_FILTER_PREDICATES, MAX_IN_VALUES, type RecordFilterInput } from './record-filter.ts';
+import {
+  countRecords,
+  DEFAULT_ORDER,
+  type Direction,
+  FeedbackRecordView,
+  findRecordOrFail,
+  listRecords,
+  type OrderKey,
+  orderSignature,
+  type RecordFilter,
+  type RecordOrderTerm,
+  recordKeyset,
+} from './record.queries.ts';
 import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import type { Context } from '../graphql/context.ts';
 
@@ -89,36 +103,187 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecordView>('Feedback
   }),
 });
 
+/** The relay plugin types a connection's parent loosely; every records connection is built by recordConnection below. */
+function ownConnection(parent: object): Connection<FeedbackRecordView> {
+  if (!('edges' in parent) || !Array.isArray(parent.edges) || !('countAll' in parent)) throw new Error('A records connection of an unexpected shape');
+  const { edges, countAll } = parent;
+  return {
+    edges: edges.filter((edge): edge is { cursor: string; node: FeedbackRecordView } => typeof edge === 'object' && edge !== null && 'node' in edge && edge.node instanceof FeedbackRecordView),
+    pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+    countAll: typeof countAll === 'function' ? () => Promise.resolve(countAll()).then(Number) : null,
+  };
+}
+
 const FeedbackRecordConnection = builder.connectionObject(
   {
     type: FeedbackRecordRef,
     name: 'FeedbackRecordConnection',
-    description: 'One page of feedback records, newest displayTs first.',
+    description: 'One page of feedback records, in the order asked for (newest displayTs first by default).',
     edgesField: { description: 'The records on this page, each with its cursor.' },
+    fields: (t) => ({
+      nodes: t.field({ type: [FeedbackRecordRef], description: 'The records on this page, without their cursors.', resolve: (connection) => ownConnection(connection).edges.map((edge) => edge.node) }),
+      totalCount: t.int({
+        description: 'How many records the whole list holds, every page together. Counted by a statement of its own, only when selected.',
+        resolve: async (connection) => {
+          const { countAll } = ownConnection(connection);
+          if (countAll === null) throw new Error('A records connection was built without its count');
+          return await countAll();
+        },
+      }),
+    }),
   },
   { description: 'One feedback record on a page, with its cursor.', nodeField: { description: 'The feedback record.' } },
 );
 
-const recordFilterArgs = {
-  since: { type: 'DateTime', description: 'Only records whose displayTs is at or after this instant.' },
-  until: { type: 'DateTime', description: 'Only records whose displayTs is before this instant.' },
-} as const;
+const IdFilter = builder.inputType('IdFilter', {
+  description: 'Matches an id: eq one id, or in a list of ids (both given: both must hold).',
+  fields: (t) => ({
+    eq: t.id({ description: 'Exactly this id.' }),
+    in: t.idList({ description: `Any of these ids, 1 to ${MAX_IN_VALUES}.` }),
+  }),
+});
 
-async function recordConnection(ctx: Context, args: { first?: number | null; after?: string | null }, filter: RecordFilter) {
-  const viewer = authorize(ctx, 'records:read');
-  for (const [param, date] of [['since', filter.since], ['until', filter.until]] as const) {
-    if (date && !isStorableInstant(date)) throw new ValidationError('INVALID_FIELD_VALUE', { param, message: (n) => `${n(param)} must lie in years 0001–9999 UTC.` });
+const DateTimeFilter = builder.inputType('DateTimeFilter', {
+  description: 'A range of instants; every bound given must hold.',
+  fields: (t) => ({
+    gt: t.field({ type: 'DateTime', description: 'After this instant.' }),
+    gte: t.field({ type: 'DateTime', description: 'At or after this instant.' }),
+    lt: t.field({ type: 'DateTime', description: 'Before this instant.' }),
+    lte: t.field({ type: 'DateTime', description: 'At or before this instant.' }),
+  }),
+});
+
+const rangeDescription = (words: string) =>
+  `${words} this bound: a number compares with integer and float fields, a date (YYYY-MM-DD) with date fields, an RFC 3339 date-time with datetime fields.`;
+
+const RecordFieldPredicate = builder.inputType('RecordFieldPredicate', {
+  description:
+    'Matches records having a field of this name whose value satisfies every operator given (all on the same field). A value that does not fit its operator is INVALID_FIELD_VALUE naming it, e.g. filter.fields[0].gt.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: `The field's name, 1–${MAX_NAME_LENGTH} characters.` }),
+    eq: t.field({ type: 'JSON', description: 'The value equals this JSON value (same type, same value), for any field type.' }),
+    ne: t.field({ type: 'JSON', description: 'The field is present with another value than this one.' }),
+    in: t.field({ type: ['JSON'], description: `The value equals one of these, 1 to ${MAX_IN_VALUES} JSON values.` }),
+    gt: t.field({ type: 'JSON', description: rangeDescription('The value is greater than') }),
+    gte: t.field({ type: 'JSON', description: rangeDescription('The value is at least') }),
+    lt: t.field({ type: 'JSON', description: rangeDescription('The value is less than') }),
+    lte: t.field({ type: 'JSON', description: rangeDescription('The value is at most') }),
+    contains: t.field({
+      type: 'JSON',
+      description: 'A string: a string field contains it, ignoring case, or a json field holds it (e.g. a tag in a list). Other JSON: a json field contains it, e.g. ["export"].',
+    }),
+    exists: t.boolean({ description: 'true: the record has a field of this name; false: it has none (alone in its predicate).' }),
+  }),
+});
+
+const FeedbackRecordFilter = builder.inputRef<RecordFilterInput>('FeedbackRecordFilter').implement({
+  description: `Which records to list or count; every condition given must hold. At most ${MAX_FILTER_PREDICATES} predicates, nested at most ${MAX_FILTER_DEPTH} levels.`,
+  fields: (t) => ({
+    and: t.field({ type: [FeedbackRecordFilter], description: 'Every one of these filters holds.' }),
+    or: t.field({ type: [FeedbackRecordFilter], description: 'At least one of these filters holds.' }),
+    not: t.field({ type: FeedbackRecordFilter, description: 'This filter does not hold.' }),
+    sourceId: t.field({ type: IdFilter, description: 'The record\'s source.' }),
+    personId: t.field({ type: IdFilter, description: 'The person who gave the feedback; records without one never match.' }),
+    companyId: t.field({ type: IdFilter, description: 'The company of the person who gave the feedback.' }),
+    displayTs: t.field({ type: DateTimeFilter, description: 'When the feedback was given.' }),
+    createdAt: t.field({ type: DateTimeFilter, description: 'When the record was ingested.' }),
+    fields: t.field({ type: [RecordFieldPredicate], description: 'Predicates on the record\'s typed fields; every one must hold.' }),
+  }),
+});
+
+const FeedbackRecordOrderField = builder.enumType('FeedbackRecordOrderField', {
+  description: 'What records are ordered by; id breaks ties.',
+  values: {
+    DISPLAY_TS: { description: 'When the feedback was given.' },
+    CREATED_AT: { description: 'When the record was ingested.' },
+    FIELD: {
+      description: 'The value of the field named by fieldName: a number of an integer or float field, a date or datetime field by its instant. Records without such a field are not listed.',
+    },
+  } as const,
+});
+
+const OrderDirection = builder.enumType('OrderDirection', {
+  description: 'Ascending or descending.',
+  values: { ASC: { description: 'Smallest or oldest first.' }, DESC: { description: 'Largest or newest first.' } } as const,
+});
+
+const FeedbackRecordOrder = builder.inputType('FeedbackRecordOrder', {
+  description: 'One term of a records order.',
+  fields: (t) => ({
+    field: t.field({ type: FeedbackRecordOrderField, required: true, description: 'What to order by.' }),
+    fieldName: t.string({ description: 'With FIELD: the name of the field whose value orders the records.' }),
+    direction: t.field({ type: OrderDirection, description: 'DESC when omitted.' }),
+  }),
+});
+
+const MAX_ORDER_TERMS = 3;
+
+type OrderInput = { field: OrderKey; fieldName?: string | null; direction?: Direction | null };
+
+/** Checks `orderBy`; every failure is named by its path (`orderBy[0].fieldName`). */
+function checkOrder(input: readonly OrderInput[] | null | undefined, errors: FieldErrors): RecordOrderTerm[] {
+  if (!input || input.length === 0) return [...DEFAULT_ORDER];
+  if (input.length > MAX_ORDER_TERMS) {
+    errors.add('orderBy', 'INVALID_FIELD_VALUE', (n) => `${n('orderBy')} must hold 1 to ${MAX_ORDER_TERMS} terms; got ${input.length}.`);
+    return [...DEFAULT_ORDER];
   }
-  const page = readPage(args, recordKeyset);
-  return toConnection(await listRecords(ctx.em, viewer.organizationId, page, filter), page, recordKeyset);
+  return input.map((term, index) => {
+    const param = `orderBy[${index}].fieldName`;
+    if (term.field === 'FIELD' && !isText(term.fieldName, MAX_NAME_LENGTH)) {
+      errors.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must name a field (1 to ${MAX_NAME_LENGTH} characters) when ordering by FIELD; got ${describeValue(term.fieldName)}.`);
+    }
+    if (term.field !== 'FIELD' && isPresent(term.fieldName)) {
+      errors.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} is only for ordering by FIELD; got ${describeValue(term.fieldName)}.`);
+    }
+    return { key: term.field, field: term.field === 'FIELD' ? (term.fieldName ?? '') : null, direction: term.direction ?? 'DESC' };
+  });
 }
+
+const isPresent = (value: unknown) => value !== undefined && value !== null;
+
+interface ListArgs {
+  first?: number | null;
+  after?: string | null;
+  filter?: RecordFilterInput | null;
+  orderBy?: readonly OrderInput[] | null;
+}
+
+async function recordConnection(ctx: Context, args: ListArgs, base: RecordFilter, checks: FieldErrors = new FieldErrors()) {
+  const viewer = authorize(ctx, 'records:read');
+  for (const [param, date] of [['since', base.since], ['until', base.until]] as const) {
+    if (date && !isStorableInstant(date)) checks.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must lie in years 0001–9999 UTC.`);
+  }
+  const condition = checkRecordFilter(args.filter, 'filter', checks);
+  const order = checkOrder(args.orderBy, checks);
+  checks.throwIfAny();
+  const chosen = isPresent(args.filter) || isPresent(args.orderBy) && args.orderBy?.length !== 0;
+  const keyset = scopedKeyset(recordKeyset(order), chosen ? `${orderSignature(order)}|${digestOf(args.filter ?? null)}` : null);
+  const page = readPage(args, keyset);
+  const filter = { ...base, condition };
+  const rows = await listRecords(ctx.em, viewer.organizationId, page, filter, order);
+  return mapNodes(
+    toConnection(rows, page, keyset, () => countRecords(ctx.em, viewer.organizationId, filter, order)),
+    (listed) => listed.record,
+  );
+}
+
+const listArgs = builder.args((t) => ({
+  filter: t.field({ type: FeedbackRecordFilter, description: 'Only the records matching this filter.' }),
+  orderBy: t.field({
+    type: [FeedbackRecordOrder],
+    description: `The order, 1 to ${MAX_ORDER_TERMS} terms, then id; newest displayTs first when omitted. A cursor holds its order and filter: sent with others it is INVALID_CURSOR.`,
+  }),
+  since: t.field({ type: 'DateTime', description: 'Only records whose displayTs is at or after this instant.' }),
+  until: t.field({ type: 'DateTime', description: 'Only records whose displayTs is before this instant.' }),
+  ...pageArgs,
+}));
 
 builder.objectField(FeedbackSourceRef, 'records', (t) =>
   t.field({
     type: FeedbackRecordConnection,
     nullable: true,
-    description: 'The source\'s records, newest displayTs first. Needs records:read; without it, null with INSUFFICIENT_SCOPE.',
-    args: { since: t.arg(recordFilterArgs.since), until: t.arg(recordFilterArgs.until), ...pageArgs },
+    description: 'The source\'s records, newest displayTs first unless orderBy says otherwise. Needs records:read; without it, null with INSUFFICIENT_SCOPE.',
+    args: listArgs,
     resolve: (source, args, ctx) => recordConnection(ctx, args, { sourceId: source.id, since: args.since, until: args.until }),
   }),
 );
@@ -127,31 +292,41 @@ builder.objectField(PersonRef, 'records', (t) =>
   t.field({
     type: FeedbackRecordConnection,
     nullable: true,
-    description: 'The person\'s records, newest displayTs first. Needs records:read; without it, null with INSUFFICIENT_SCOPE.',
-    args: { since: t.arg(recordFilterArgs.since), until: t.arg(recordFilterArgs.until), ...pageArgs },
+    description: 'The person\'s records, newest displayTs first unless orderBy says otherwise. Needs records:read; without it, null with INSUFFICIENT_SCOPE.',
+    args: listArgs,
     resolve: (person, args, ctx) => recordConnection(ctx, args, { personId: person.id, since: args.since, until: args.until }),
   }),
 );
+
+/** Reads an optional id argument, reporting a bad one with the others. */
+function optionalId(value: string | number | null | undefined, param: string, errors: FieldErrors): number | null {
+  try {
+    return parseOptionalId(value, param);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    errors.list.push(...error.errors);
+    return null;
+  }
+}
 
 builder.queryFields((t) => ({
   records: t.field({
     type: FeedbackRecordConnection,
     nullable: true,
-    description: 'Records of the organization, newest displayTs first, optionally of one source or person. Needs records:read.',
+    description: 'Records of the organization, newest displayTs first unless orderBy says otherwise, optionally of one source or person. Needs records:read.',
     args: {
       sourceId: t.arg.id({ description: 'Only records of this source; an unknown one is FEEDBACK_SOURCE_NOT_FOUND.' }),
       personId: t.arg.id({ description: 'Only records of this person; an unknown one is PERSON_NOT_FOUND.' }),
-      since: t.arg(recordFilterArgs.since),
-      until: t.arg(recordFilterArgs.until),
-      ...pageArgs,
+      ...listArgs,
     },
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'records:read');
-      const filter = { sourceId: parseOptionalId(args.sourceId, 'sourceId'), personId: parseOptionalId(args.personId, 'personId'), since: args.since, until: args.until };
-      const connection = await recordConnection(ctx, args, filter);
+      const errors = new FieldErrors();
+      const base = { sourceId: optionalId(args.sourceId, 'sourceId', errors), personId: optionalId(args.personId, 'personId', errors), since: args.since, until: args.until };
+      const connection = await recordConnection(ctx, args, base, errors);
       // An empty page must still tell a missing source or person apart from one without records.
-      if (connection.edges.length === 0 && filter.sourceId) await findSourceOrFail(ctx.em, viewer.organizationId, filter.sourceId, 'sourceId');
-      if (connection.edges.length === 0 && filter.personId) await findPersonOrFail(ctx.em, viewer.organizationId, filter.personId, 'personId');
+      if (connection.edges.length === 0 && base.sourceId) await findSourceOrFail(ctx.em, viewer.organizationId, base.sourceId, 'sourceId');
+      if (connection.edges.length === 0 && base.personId) await findPersonOrFail(ctx.em, viewer.organizationId, base.personId, 'personId');
       return connection;
     },
   }),

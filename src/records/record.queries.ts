@@ -1,9 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RawBuilder } from 'kysely';
 import type { Keyset, Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
 import type { RecordField } from './record-fields.ts';
+import { compileCondition, type RecordCondition } from './record-filter.ts';
 
 export function recordNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('RECORD_NOT_FOUND', { param, message: `No feedback record with id ${id}.` });
@@ -41,8 +43,9 @@ interface RecordRow extends SourceRow {
   created_at: string;
 }
 
+const recordColumns = sql`select r."id", r."person_id", r."external_id", r."display_ts", r."fields", r."created_at", ${sourceColumns}`;
 /** A record (`r`) with its source (`s`), joined by primary key in the record's organization. */
-const recordWithSource = sql`select r."id", r."person_id", r."external_id", r."display_ts", r."fields", r."created_at", ${sourceColumns}
+const recordWithSource = sql`${recordColumns}
   from "feedback_record" r join "feedback_source" s on s."id" = r."source_id" and s."organization_id" = r."organization_id"`;
 
 /** Rows of one statement share one view of each source, as a loader would. */
@@ -86,43 +89,164 @@ export interface RecordFilter {
   personId?: number | null;
   since?: Date | null;
   until?: Date | null;
+  /** The checked `filter` argument. */
+  condition?: RecordCondition | null;
 }
 
-/** Where a page starts: after the record with this displayTs and id. */
+export const orderKeys = ['DISPLAY_TS', 'CREATED_AT', 'FIELD'] as const;
+export type OrderKey = (typeof orderKeys)[number];
+export type Direction = 'ASC' | 'DESC';
+
+/** One term of a listing's order; `field` names the field of a FIELD term. */
+export interface RecordOrderTerm {
+  key: OrderKey;
+  field: string | null;
+  direction: Direction;
+}
+
+/** Newest displayTs first: the order of a listing that asks for none. */
+export const DEFAULT_ORDER: readonly RecordOrderTerm[] = [{ key: 'DISPLAY_TS', field: null, direction: 'DESC' }];
+
+/** A listed record with the values of its sort key (as the database writes them), which its cursor holds. */
+export interface ListedRecord {
+  record: FeedbackRecordView;
+  sortKey: string[];
+}
+
+/** Where a page starts: after the record with these sort key values and this id. */
 export interface RecordPosition {
-  displayTs: Date;
+  values: string[];
   id: number;
 }
 
-/** Records are listed newest displayTs first, then by id; a cursor holds the displayTs as this API writes it. */
-export const recordKeyset: Keyset<FeedbackRecordView, RecordPosition> = {
-  keyOf: (record) => [record.displayTs.toISOString(), record.id],
-  positionOf: (key) => {
-    const [displayTs, id] = key;
-    const date = typeof displayTs === 'string' ? new Date(displayTs) : null;
-    const valid = key.length === 2 && date !== null && !Number.isNaN(date.getTime()) && date.toISOString() === displayTs && typeof id === 'number';
-    return valid ? { displayTs: date, id } : null;
-  },
-};
+/** A timestamp as a cursor holds it: UTC to the microsecond, as PostgreSQL keeps it. */
+const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+/** A field's sort value: the text of a PostgreSQL numeric. */
+const CURSOR_NUMBER = /^-?\d{1,40}(\.\d{1,40})?$/;
 
 /**
- * Newest first by display_ts, then id; `since` is inclusive, `until` exclusive. Each filter leads an
- * index (source, person or organization, then display_ts and id), so a page reads only its own rows.
+ * The cursor key of a listing ordered by `order`, then by id: the sort key values, then the id. A
+ * listing of a client-chosen order or filter carries them in its scope (see scopedKeyset).
  */
-export async function listRecords(em: EntityManager, organizationId: number, page: Page<RecordPosition>, filter: RecordFilter): Promise<FeedbackRecordView[]> {
-  const conditions = [
+export function recordKeyset(order: readonly RecordOrderTerm[]): Keyset<ListedRecord, RecordPosition> {
+  return {
+    keyOf: (listed) => [...listed.sortKey, listed.record.id],
+    positionOf: (key) => {
+      if (key.length !== order.length + 1) return null;
+      const id = key.at(-1);
+      const values = key.slice(0, -1);
+      const valid = order.every((term, index) => {
+        const value = values[index];
+        if (typeof value !== 'string') return false;
+        return term.key === 'FIELD' ? CURSOR_NUMBER.test(value) : CURSOR_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
+      });
+      return valid && typeof id === 'number' ? { values: values.filter((value) => typeof value === 'string'), id } : null;
+    },
+  };
+}
+
+/** What `order` says in a cursor's scope. */
+export function orderSignature(order: readonly RecordOrderTerm[]): string {
+  return order.map((term) => `${term.key}${term.field === null ? '' : `(${term.field})`} ${term.direction}`).join(',');
+}
+
+/** A sort key term as SQL: the expression to order by, its value as the cursor writes it, and how a cursor value is read back. */
+interface SortTerm {
+  expression: RawBuilder<unknown>;
+  text: RawBuilder<unknown>;
+  read(value: string): RawBuilder<unknown>;
+  join: RawBuilder<unknown> | null;
+  direction: Direction;
+}
+
+const instantText = (expression: RawBuilder<unknown>) => sql`to_char(${expression} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * A field's sort value: the number of an integer or float field, the epoch seconds of a date or
+ * datetime field. A record without such a field has no place in the order and is not listed.
+ */
+function fieldSortJoin(alias: string, name: string): RawBuilder<unknown> {
+  return sql`cross join lateral (select case f->>'type'
+      when 'date' then extract(epoch from (f->>'value')::date::timestamp)
+      when 'datetime' then extract(epoch from (f->>'value')::timestamptz)
+      else (f->>'value')::numeric end as "value"
+    from jsonb_array_elements(r."fields") f
+    where f->>'name' = ${name} and f->>'type' in ('integer', 'float', 'date', 'datetime') limit 1) ${sql.id(alias)}`;
+}
+
+function sortTerms(order: readonly RecordOrderTerm[]): SortTerm[] {
+  return order.map((term, index) => {
+    if (term.key === 'FIELD') {
+      const alias = `k${index}`;
+      const expression = sql.ref(`${alias}.value`);
+      return { expression, text: sql`${expression}::text`, read: (value) => sql`${value}::numeric`, join: fieldSortJoin(alias, term.field ?? ''), direction: term.direction };
+    }
+    const expression = term.key === 'DISPLAY_TS' ? sql.ref('r.display_ts') : sql.ref('r.created_at');
+    return { expression, text: instantText(expression), read: (value) => sql`${value}::timestamptz`, join: null, direction: term.direction };
+  });
+}
+
+/** Rows after `after` in the order of `terms` then id (id follows the last term's direction). */
+function afterPosition(terms: SortTerm[], after: RecordPosition): RawBuilder<unknown> {
+  const last = terms.at(-1)?.direction ?? 'DESC';
+  const columns = [...terms.map((term) => ({ expression: term.expression, value: sql`${term.read(after.values[terms.indexOf(term)] ?? '')}`, direction: term.direction })), { expression: sql.ref('r.id'), value: sql`${after.id}::bigint`, direction: last }];
+  const beyond = (direction: Direction) => (direction === 'DESC' ? sql`<` : sql`>`);
+  if (columns.every((column) => column.direction === last)) {
+    // One row comparison, which an index on these columns reads as a range.
+    return sql`(${sql.join(columns.map((column) => column.expression))}) ${beyond(last)} (${sql.join(columns.map((column) => column.value))})`;
+  }
+  const alternatives = columns.map((column, index) =>
+    sql.join([...columns.slice(0, index).map((before) => sql`${before.expression} = ${before.value}`), sql`${column.expression} ${beyond(column.direction)} ${column.value}`], sql` and `),
+  );
+  return sql`(${sql.join(alternatives, sql` or `)})`;
+}
+
+function conditionsOf(organizationId: number, filter: RecordFilter): RawBuilder<unknown>[] {
+  return [
     sql`r."organization_id" = ${organizationId}`,
     filter.sourceId ? sql`r."source_id" = ${filter.sourceId}` : null,
     filter.personId ? sql`r."person_id" = ${filter.personId}` : null,
     filter.since ? sql`r."display_ts" >= ${filter.since.toISOString()}::timestamptz` : null,
     filter.until ? sql`r."display_ts" < ${filter.until.toISOString()}::timestamptz` : null,
-    page.after ? sql`(r."display_ts", r."id") < (${page.after.displayTs.toISOString()}::timestamptz, ${page.after.id}::bigint)` : null,
+    filter.condition ? compileCondition(filter.condition, organizationId) : null,
   ].filter((condition) => condition !== null);
+}
+
+/**
+ * A page in `order`, then by id; `since` is inclusive, `until` exclusive. The default order reads an
+ * index (source, person or organization, then display_ts and id), so a page reads only its own rows.
+ */
+export async function listRecords(
+  em: EntityManager,
+  organizationId: number,
+  page: Page<RecordPosition>,
+  filter: RecordFilter,
+  order: readonly RecordOrderTerm[] = DEFAULT_ORDER,
+): Promise<ListedRecord[]> {
+  const terms = sortTerms(order);
+  const last = terms.at(-1)?.direction === 'ASC' ? sql`asc` : sql`desc`;
+  const conditions = [...conditionsOf(organizationId, filter), page.after ? afterPosition(terms, page.after) : null].filter((condition) => condition !== null);
+  const joins = terms.flatMap((term) => (term.join === null ? [] : [term.join]));
   const rows = await query(
     em,
-    sql<RecordRow>`${recordWithSource} where ${sql.join(conditions, sql` and `)} order by r."display_ts" desc, r."id" desc limit ${page.limit + 1}`,
+    sql<RecordRow & Record<`k${number}`, string>>`${recordColumns}, ${sql.join(terms.map((term, index) => sql`${term.text} as ${sql.id(`k${index}`)}`))}
+      from "feedback_record" r join "feedback_source" s on s."id" = r."source_id" and s."organization_id" = r."organization_id" ${sql.join(joins, sql` `)}
+      where ${sql.join(conditions, sql` and `)}
+      order by ${sql.join([...terms.map((term) => sql`${term.expression} ${term.direction === 'ASC' ? sql`asc` : sql`desc`}`), sql`r."id" ${last}`])}
+      limit ${page.limit + 1}`,
   );
-  return toRecordViews(em, rows);
+  const records = toRecordViews(em, rows);
+  return rows.map((row, index) => ({ record: records[index] as FeedbackRecordView, sortKey: terms.map((_, term) => row[`k${term}`] ?? '') }));
+}
+
+/** How many records the listing holds: its own statement, run only when a client asks. */
+export async function countRecords(em: EntityManager, organizationId: number, filter: RecordFilter, order: readonly RecordOrderTerm[] = DEFAULT_ORDER): Promise<number> {
+  const joins = sortTerms(order).flatMap((term) => (term.join === null ? [] : [term.join]));
+  const [row] = await query(
+    em,
+    sql<{ count: string }>`select count(*) as "count" from "feedback_record" r ${sql.join(joins, sql` `)} where ${sql.join(conditionsOf(organizationId, filter), sql` and `)}`,
+  );
+  return Number(row?.count ?? 0);
 }
 
 /** A checked record, ready to be inserted. */

@@ -3,7 +3,7 @@ import { ConflictError, FieldErrors, type NotFoundError, ValidationError } from 
 import { personNotFound } from '../people/person.queries.ts';
 import { findSourceOrFail, sourceNotFound } from '../sources/source.queries.ts';
 import { ID_RULE, parseId } from '../validation/ids.ts';
-import { describeValue, isText, parseDateTime } from '../validation/values.ts';
+import { describeValue, isText, parseDateTime, STORABLE_YEARS } from '../validation/values.ts';
 import { checkRecordFields } from './record-fields.ts';
 import { deleteRecordById, type FeedbackRecordView, findRecordIdsByExternalIds, type InsertedDraft, insertRecords, type RecordDraft, recordNotFound } from './record.queries.ts';
 
@@ -33,7 +33,7 @@ export function checkRecordInput(input: RecordInput, now: Date): RecordDraft {
   if (input.displayTs !== undefined && input.displayTs !== null) {
     const parsed = typeof input.displayTs === 'string' ? parseDateTime(input.displayTs) : null;
     if (parsed) displayTs = parsed;
-    else errors.add('displayTs', 'INVALID_FIELD_VALUE', (n) => `${n('displayTs')} must be an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
+    else errors.add('displayTs', 'INVALID_FIELD_VALUE', (n) => `${n('displayTs')} must be an RFC 3339 date-time with an offset in years ${STORABLE_YEARS}, e.g. 2025-03-14T09:26:53Z; got ${describeValue(input.displayTs)}.`);
   }
   const externalId = input.externalId ?? null;
   if (externalId !== null && !isText(externalId, MAX_EXTERNAL_ID_LENGTH)) {

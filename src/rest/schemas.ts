@@ -3,7 +3,7 @@ import 'zod-openapi';
 import { errorCatalog, errorTypes } from '../errors/catalog.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../graphql/pagination.ts';
 import { ID_RULE, parseId } from '../validation/ids.ts';
-import { DATE_TIME, parseDateTime } from '../validation/values.ts';
+import { DATE_TIME, parseDateTime, STORABLE_YEARS } from '../validation/values.ts';
 
 // Request schemas check only the shape; the resource rules check values, so that one response lists
 // every failing field. The value constraints below are documented (in `.meta`) from the constants
@@ -44,19 +44,21 @@ export const dateTimeQuery = (description: string) =>
     .transform((value, context) => {
       const instant = parseDateTime(value);
       if (instant) return instant.toISOString();
-      context.issues.push({ code: 'custom', message: 'an RFC 3339 date-time with an offset in years 0001–9999, e.g. 2025-03-14T09:26:53Z', input: value });
+      context.issues.push({ code: 'custom', message: `an RFC 3339 date-time with an offset in years ${STORABLE_YEARS}, e.g. 2025-03-14T09:26:53Z`, input: value });
       return z.NEVER;
     })
-    .meta({ description: `${description} RFC 3339 with an offset, in years 0001–9999 UTC.`, format: 'date-time', pattern: DATE_TIME.source });
+    .meta({ description: `${description} RFC 3339 with an offset, in years ${STORABLE_YEARS} UTC.`, format: 'date-time', pattern: DATE_TIME.source });
 
 /** An exact-match text filter: any text the database can store. */
 export const textFilterQuery = (description: string) =>
   z.string().optional().meta({ description: `${description} No U+0000 or unpaired surrogates.`, pattern: `^${STORABLE_CHARACTER}*$` });
 
+const PAGE_SIZE_DIGITS = new RegExp(`^\\d{1,${String(MAX_PAGE_SIZE).length}}$`);
+
 export const listQuery = {
   limit: z
     .string()
-    .refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, `an integer from 1 to ${MAX_PAGE_SIZE}`)
+    .refine((value) => PAGE_SIZE_DIGITS.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, `an integer from 1 to ${MAX_PAGE_SIZE}`)
     .transform(Number)
     .optional()
     .meta({

@@ -28,8 +28,11 @@ export function isRfc3339DateTime(value: string): boolean {
   return true;
 }
 
-const FIRST_INSTANT = new Date('0001-01-01T00:00:00Z').getTime();
-const LAST_INSTANT = new Date('9999-12-31T23:59:59.999Z').getTime();
+const [FIRST_YEAR, LAST_YEAR] = ['0001', '9999'];
+const FIRST_INSTANT = new Date(`${FIRST_YEAR}-01-01T00:00:00Z`).getTime();
+const LAST_INSTANT = new Date(`${LAST_YEAR}-12-31T23:59:59.999Z`).getTime();
+/** The years a stored instant may lie in, as messages state them: `0001–9999`. */
+export const STORABLE_YEARS = `${FIRST_YEAR}–${LAST_YEAR}`;
 
 /** Whether an instant lies in years 0001–9999 UTC, the range stored timestamps and RFC 3339 share. */
 export function isStorableInstant(date: Date): boolean {
