@@ -1,4 +1,5 @@
 import { builder } from '../graphql/builder.ts';
+import type { Context } from '../graphql/context.ts';
 import {
   type ApiError,
   AuthenticationError,
@@ -35,16 +36,23 @@ const ErrorCodeEnum = builder.enumType('ErrorCode', {
   values: Object.fromEntries(Object.entries(errorCatalog).map(([code, entry]) => [code, { description: entry.message }])),
 });
 
+/** The error as the caller's API spells the inputs it names (a REST route's batch items in REST's names). */
+const spelled = (error: ApiError, ctx: Context): ApiError => (ctx.paramNames ? error.renamed(ctx.paramNames) : error);
+
 export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement({
   description: 'Fields shared by every error, the same as the REST error envelope.',
   fields: (t) => ({
     type: t.field({ type: ErrorTypeEnum, description: 'The kind of failure, which decides the HTTP status.', resolve: (error) => error.type }),
     code: t.field({ type: ErrorCodeEnum, description: 'The stable code of this failure; branch on it, not on message.', resolve: (error) => error.code }),
-    message: t.exposeString('message', { description: 'What went wrong, for people, with the failing value where there is one.' }),
+    message: t.string({ description: 'What went wrong, for people, with the failing value where there is one.', resolve: (error, _args, ctx) => spelled(error, ctx).message }),
     retryable: t.exposeBoolean('retryable', { description: 'True when the same request may succeed if sent again later.' }),
     requestId: t.string({ description: 'The id of the request, also in the X-Request-Id header and the logs.', resolve: (_error, _args, ctx) => ctx.requestId }),
     docUrl: t.string({ description: 'The page documenting this code.', resolve: (error, _args, ctx) => docUrl(ctx.publicUrl, error.code) }),
-    param: t.exposeString('param', { nullable: true, description: 'The path of the failing input, e.g. fields[2].value; null when no single input is at fault.' }),
+    param: t.string({
+      nullable: true,
+      description: 'The path of the failing input, e.g. fields[2].value; null when no single input is at fault.',
+      resolve: (error, _args, ctx) => spelled(error, ctx).param,
+    }),
     suggestion: t.exposeString('suggestion', { description: 'What to do next to get past this failure.' }),
   }),
 });
@@ -63,7 +71,14 @@ builder.objectType(ValidationError, {
   description: 'The input is invalid; errors lists every failing field at once.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    errors: t.field({ type: [FieldErrorRef], description: 'Every failing input field, each with its path.', resolve: (error) => error.errors }),
+    errors: t.field({
+      type: [FieldErrorRef],
+      description: 'Every failing input field, each with its path.',
+      resolve: (error, _args, ctx) => {
+        const shown = spelled(error, ctx);
+        return shown instanceof ValidationError ? shown.errors : error.errors;
+      },
+    }),
   }),
 });
 builder.objectType(RateLimitError, {

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
 import { type AfterCommit, afterCommitOf, type EventBus, type SubscriptionTransport } from '../events/event-bus.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { AuthenticationError } from '../errors/api-error.ts';
+import { AuthenticationError, type ParamNamer } from '../errors/api-error.ts';
 import type { Scope } from '../organizations/scopes.ts';
 import { assertScope, type Viewer } from '../organizations/viewer.ts';
 
@@ -34,6 +34,11 @@ export interface Context {
   afterCommit: AfterCommit | null;
   /** For a subscription: how its client is connected. */
   connection?: SubscriberConnection;
+  /**
+   * How errors answered as data (a batch's failed items) spell the inputs they name: a REST route's
+   * names; GraphQL's own when absent.
+   */
+  paramNames?: ParamNamer;
 }
 
 /** How a subscription's client is connected: for the metrics, and to check its token again at each event. */

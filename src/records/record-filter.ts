@@ -165,7 +165,7 @@ export function checkRecordFilter(input: RecordFilterInput | null | undefined, p
       return null;
     }
     const parsed = given.map((value) => idOf(value));
-    const bad = parsed.findIndex((id) => id === null);
+    const bad = parsed.indexOf(null);
     if (bad >= 0) {
       const key = isPresent(filter.eq) && bad === 0 ? 'eq' : `in[${bad - (isPresent(filter.eq) ? 1 : 0)}]`;
       const param = `${at}.${key}`;

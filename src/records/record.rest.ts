@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import type { oas31, ZodOpenApiOverrideMetaContext } from 'zod-openapi';
+import { statusOfCode } from '../errors/catalog.ts';
 import { graphql, type ResultOf } from '../graphql/typed-document.ts';
+import { toGraphQLNames } from '../rest/names.ts';
 import { restResource } from '../rest/resource.ts';
-import { restPath } from '../rest/route.ts';
-import { dateTimeQuery, id, idParam, textConstraints, timestamp } from '../rest/schemas.ts';
+import { restPath, writeRoute } from '../rest/route.ts';
+import { dateTimeQuery, ErrorSchema, id, idParam, textConstraints, timestamp } from '../rest/schemas.ts';
 import { DATE_TIME, MAX_JSON_DEPTH } from '../validation/values.ts';
 import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
 import docs from './record.openapi.json' with { type: 'json' };
-import { MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
+import { MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 
 export const RecordFieldSchema = z
   .object({
@@ -146,6 +148,118 @@ const listFilters = {
   until: dateTimeQuery('Only records with display_ts before this instant.').optional(),
 };
 
+// A backfill: the single-record body, many at once. The example holds records of two of the
+// integrations (test/fixtures/examples).
+const IngestRecordsBody = z
+  .strictObject({
+    records: z.array(IngestRecordBody).meta({
+      description: `1 to ${MAX_BATCH} records, each as the single-record route takes it; each is ingested or fails on its own and is answered in the same place.`,
+      minItems: 1,
+      maxItems: MAX_BATCH,
+    }),
+  })
+  .meta({
+    id: 'FeedbackRecordBatchIngest',
+    example: {
+      records: [
+        {
+          external_id: 'zendesk-48213',
+          display_ts: '2025-03-14T09:26:53Z',
+          fields: [
+            { category: 'content', type: 'string', name: 'subject', value: 'Export to CSV times out for large workspaces' },
+            { category: 'metadata', type: 'json', name: 'tags', value: ['export', 'performance', 'enterprise'] },
+            { category: 'metadata', type: 'boolean', name: 'escalated', value: true },
+          ],
+        },
+        {
+          external_id: 'nps-2025q1-000981',
+          display_ts: '2025-02-03T17:04:00Z',
+          fields: [
+            { category: 'metadata', type: 'integer', name: 'nps_score', value: 6 },
+            { category: 'content', type: 'string', name: 'comment', value: 'Great product, but onboarding new teammates takes too long. SSO would help a lot.' },
+          ],
+        },
+      ],
+    },
+  });
+
+const index = z.int().min(0).meta({ description: 'The position of the record in the request, from 0.' });
+const FeedbackRecordBatchSchema = z
+  .object({
+    results: z
+      .array(
+        z.union([
+          z.object({ index, status: z.literal(201).meta({ description: 'Ingested.' }), record: FeedbackRecordSchema }).meta({ id: 'FeedbackRecordBatchIngested' }),
+          z
+            .object({
+              index,
+              status: z.int().min(400).max(499).meta({ description: 'The status the single-record route would have answered: 400, 404 or 409.' }),
+              error: ErrorSchema,
+            })
+            .meta({ id: 'FeedbackRecordBatchFailed' }),
+        ]),
+      )
+      .meta({ description: 'One result per record sent, in the same order.' }),
+    ingested_count: z.int().min(0).meta({ description: 'How many records were ingested.' }),
+    failed_count: z.int().min(0).meta({ description: 'How many records failed; their results say why.' }),
+  })
+  .meta({ id: 'FeedbackRecordBatch', description: 'What became of each record of a batch.' });
+
+const IngestRecords = graphql(`mutation ingestRecords($sourceId: ID!, $records: [IngestRecordInput!]!) {
+  ingestRecords(sourceId: $sourceId, records: $records) {
+    __typename
+    ... on IngestRecordsSuccess {
+      ingestedCount failedCount
+      results {
+        __typename
+        ... on IngestRecordSuccess { record { ...RecordFields } }
+        ... on Error { type code message retryable requestId docUrl param suggestion }
+        ... on ValidationError { errors { param code message } }
+      }
+    }
+  }
+}`, [RecordFields]);
+
+type BatchSuccess = Extract<ResultOf<typeof IngestRecords>['ingestRecords'], { __typename: 'IngestRecordsSuccess' }>;
+type BatchResult = BatchSuccess['results'][number];
+
+/** One item's result: the record, or the error envelope the single-record route would have answered with. */
+function toBatchItem(result: BatchResult, index: number): z.output<typeof FeedbackRecordBatchSchema>['results'][number] {
+  if (result.__typename === 'IngestRecordSuccess') return { index, status: 201, record: toRestRecord(result.record) };
+  const error = {
+    type: result.type,
+    code: result.code,
+    message: result.message,
+    retryable: result.retryable,
+    request_id: result.requestId,
+    doc_url: result.docUrl,
+    param: result.param,
+    suggestion: result.suggestion,
+    ...(result.__typename === 'ValidationError' ? { errors: result.errors } : {}),
+  };
+  return { index, status: statusOfCode(result.code), error };
+}
+
+const batchDocs = docs.operations.ingestRecords;
+const ingestBatch = writeRoute({
+  summary: batchDocs.summary,
+  description: batchDocs.description,
+  tag: docs.tag,
+  scope: 'records:write',
+  errors: ['FEEDBACK_SOURCE_NOT_FOUND'],
+  method: 'POST',
+  path: restPath('/feedback-sources/{id}/records/batch', sourceId, { id: 'sourceId' }),
+  query: {},
+  body: IngestRecordsBody,
+  document: IngestRecords,
+  variables: ({ params, body }) => ({ ...params, records: body.records.map((record) => toGraphQLNames(record)) }),
+  respond: (success: BatchSuccess) => ({
+    status: 200,
+    body: { results: success.results.map(toBatchItem), ingested_count: success.ingestedCount, failed_count: success.failedCount },
+  }),
+  responses: { 200: { description: batchDocs.response, schema: FeedbackRecordBatchSchema } },
+});
+
 export const recordRoutes = restResource(docs, {
   scopes: { read: 'records:read', write: 'records:write' },
   paths: [
@@ -158,4 +272,5 @@ export const recordRoutes = restResource(docs, {
   records.list(listFilters, ListRecords, ['FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND']),
   records.get(GetRecord, ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND']),
   records.delete({}, DeleteRecord, ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND']),
+  ingestBatch,
 ]);

@@ -162,7 +162,7 @@ export function defineRoute<P extends Shape, Q extends Shape, B extends object, 
       return {
         params: checked.params,
         run: async (context) => {
-          const result = await run(variables, context);
+          const result = await run(variables, { ...context, paramNames: restNames });
           // A mutation that failed answered with an error type of its union; REST answers with the error it threw.
           const failed = context.outcome.error;
           if (failed instanceof ApiError) throw failed.renamed(restNames);

@@ -45,6 +45,7 @@ const requests: Record<string, (use: 'refused' | 'accepted') => Promise<Call>> =
   getPerson: async () => ({ params: { id: world.person } }),
   deletePerson: async (use) => ({ params: { id: use === 'accepted' ? (await admin.upsertPerson({ email: `deleted.${++counter}@example.com` })).id : world.person } }),
   ingestRecord: async () => ({ params: { id: world.source }, json: textRecord(`Swept record ${++counter}`, { person_id: world.person }) }),
+  ingestRecords: async () => ({ params: { id: world.source }, json: { records: [textRecord(`Swept batch record ${++counter}`, { person_id: world.person })] } }),
   listRecords: async () => ({ params: { id: world.source }, query: { person_id: String(world.person) } }),
   getRecord: async () => ({ params: { id: world.source, record_id: world.record } }),
   deleteRecord: async (use) => ({

@@ -26,6 +26,8 @@ const SPEC_ROUTES = [
   'GET /v3/rest/feedback-sources/{id}/records',
   'GET /v3/rest/feedback-sources/{id}/records/{record_id}',
   'DELETE /v3/rest/feedback-sources/{id}/records/{record_id}',
+  // SPEC §12
+  'POST /v3/rest/feedback-sources/{id}/records/batch',
 ];
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -262,6 +264,20 @@ const cases: Record<string, () => Promise<Exchange[]>> = {
       unauthenticated('POST', recordsPath(source)),
       { what: 'a token without records:write', status: 403, method: 'POST', path: recordsPath(source), token: sourcesOnly, body: { fields: [textField('x')] } },
       reusedKey('POST', recordsPath(source), { fields: [textField('Reused key')] }),
+    ];
+  },
+  'POST /v3/rest/feedback-sources/{id}/records/batch': async () => {
+    const source = await createdId('/feedback-sources', { name: 'Batch ingested into' });
+    const path = `${recordsPath(source)}/batch`;
+    const good = { external_id: 'batch-1', display_ts: '2025-03-14T09:26:53Z', fields: [textField('Batch one')] };
+    return [
+      { what: 'good and failing records', status: 200, method: 'POST', path, body: { records: [good, { person_id: 987654, fields: [textField('x')] }, { ...good }] } },
+      { what: 'no records', status: 400, method: 'POST', path, body: { records: [] } },
+      { what: 'an unknown key in a record', status: 400, method: 'POST', path, body: { records: [{ fields: [textField('x')], mood: 'sad' }] } },
+      { what: 'an unknown source', status: 404, method: 'POST', path: `${recordsPath(987654)}/batch`, body: { records: [{ fields: [textField('x')] }] } },
+      unauthenticated('POST', path),
+      { what: 'a token without records:write', status: 403, method: 'POST', path, token: sourcesOnly, body: { records: [{ fields: [textField('x')] }] } },
+      reusedKey('POST', path, { records: [{ fields: [textField('Reused key')] }] }),
     ];
   },
   'GET /v3/rest/feedback-sources/{id}/records': async () => {

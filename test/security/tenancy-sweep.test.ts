@@ -223,6 +223,16 @@ const REST_SWEEP: Record<string, RestEntry> = {
       },
     ],
   },
+  'POST /feedback-sources/{id}/records/batch': {
+    probes: [
+      {
+        arg: 'path.id',
+        owner: 'source',
+        call: (id) => ({ path: `/feedback-sources/${id}/records/batch`, body: { records: [{ fields: subject('Written by Globex') }] } }),
+        expected: sourceNotFound('id'),
+      },
+    ],
+  },
   'GET /feedback-sources/{id}/records': {
     probes: [
       { arg: 'path.id', owner: 'source', call: (id) => ({ path: `/feedback-sources/${id}/records` }), expected: sourceNotFound('id') },
