@@ -6,7 +6,7 @@ import { toGraphQLNames } from '../rest/names.ts';
 import { restResource } from '../rest/resource.ts';
 import { restPath, writeRoute } from '../rest/route.ts';
 import { dateTimeQuery, ErrorSchema, id, idParam, textConstraints, timestamp } from '../rest/schemas.ts';
-import { DATE_TIME, MAX_JSON_DEPTH } from '../validation/values.ts';
+import { DATE_TIME, MAX_JSON_DEPTH, STORABLE_YEARS } from '../validation/values.ts';
 import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
 import docs from './record.openapi.json' with { type: 'json' };
 import { MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
@@ -108,7 +108,7 @@ const IngestRecordBody = z
       .string()
       .nullable()
       .optional()
-      .meta({ description: 'RFC 3339 with an offset, in years 0001–9999 UTC; defaults to now.', format: 'date-time', pattern: DATE_TIME.source }),
+      .meta({ description: `RFC 3339 with an offset, in years ${STORABLE_YEARS} UTC; defaults to now.`, format: 'date-time', pattern: DATE_TIME.source }),
     external_id: z
       .string()
       .nullable()
