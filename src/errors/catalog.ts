@@ -150,6 +150,11 @@ export const errorCatalog = {
     message: 'The feedback record does not exist.',
     suggestion: 'List the records of the source with GET /v3/rest/feedback-sources/{id}/records.',
   },
+  NODE_NOT_FOUND: {
+    type: 'not_found_error',
+    message: 'No object has this nodeId.',
+    suggestion: 'Use a nodeId as the API answered it in the nodeId field of the object, with a token of the same organization.',
+  },
   ROUTE_NOT_FOUND: {
     type: 'not_found_error',
     message: 'No route matches this method and path.',

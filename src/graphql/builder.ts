@@ -3,6 +3,7 @@ import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import type { Context } from './context.ts';
+import { encodeNodeId } from './node-ids.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -23,7 +24,14 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    // IDs are the plain integers of the REST API, so there is no global Node lookup.
+    // `id` stays the integer of the REST API; the global id of a Node is `nodeId`.
+    idFieldName: 'nodeId',
+    encodeGlobalID: encodeNodeId,
+    nodeTypeOptions: { description: 'An object with a globally unique nodeId, which node(nodeId) and nodes(nodeIds) load.' },
+    idFieldOptions: {
+      description: 'A globally unique, opaque id, to refetch the object with node(nodeId) and to key it in client caches (Relay, Apollo, urql); id stays its number in the API.',
+    },
+    // The plugin's node and nodes take `id`/`ids` and fail as a whole; node.ts defines ours.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
     edgesFieldOptions: { nullable: { list: false, items: false } },

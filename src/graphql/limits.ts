@@ -12,10 +12,11 @@ import { DEFAULT_PAGE_SIZE } from './pagination.ts';
 export const QUERY_LIMITS = { tokens: 2000, depth: 12, aliases: 20, cost: 20_000 } as const;
 
 /**
- * Each field costs 1; a connection costs its page size times what each node asks for, so nesting
- * lists multiplies, as the database work does.
+ * Each field costs 1; a connection costs its page size times what each node asks for, and nodes(nodeIds)
+ * the number of its ids times what each asks for, so nesting lists multiplies, as the database work does.
  */
 function connectionAwareCost({ args, childComplexity, field }: ComplexityEstimatorArgs): number {
+  if (Array.isArray(args.nodeIds)) return 1 + args.nodeIds.length * childComplexity;
   const isConnection = String(field.type).replace(/!$/, '').endsWith('Connection');
   const pageSize = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
   return 1 + (isConnection ? pageSize * childComplexity : childComplexity);

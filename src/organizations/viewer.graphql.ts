@@ -1,5 +1,6 @@
 import { builder } from '../graphql/builder.ts';
 import { authenticate } from '../graphql/context.ts';
+import { implementNode } from '../graphql/node.ts';
 import type { Viewer } from './viewer.ts';
 
 const OrganizationRef = builder.objectRef<{ id: number; name: string }>('Organization').implement({
@@ -8,6 +9,14 @@ const OrganizationRef = builder.objectRef<{ id: number; name: string }>('Organiz
     id: t.exposeID('id', { description: 'The organization\'s id.' }),
     name: t.exposeString('name', { description: 'The organization\'s name, as given to npm run keys -- create --org.' }),
   }),
+});
+// A token reads its own organization, with no scope; any other is as unknown as one that never existed.
+implementNode(OrganizationRef, {
+  scope: null,
+  load: (ids, ctx) => {
+    const viewer = authenticate(ctx);
+    return ids.includes(viewer.organizationId) ? [{ id: viewer.organizationId, name: viewer.organizationName }] : [];
+  },
 });
 
 const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({

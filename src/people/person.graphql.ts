@@ -3,6 +3,7 @@ import { builder } from '../graphql/builder.ts';
 import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
+import { implementNode } from '../graphql/node.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
@@ -18,6 +19,8 @@ export const CompanyRef = builder.loadableObjectRef<CompanyView, number>('Compan
   sort: true,
   cacheResolved: true,
 });
+// Read directly, a company needs the scope of the people it belongs to.
+implementNode(CompanyRef, { scope: 'people:read', load: (ids, ctx) => CompanyRef.getDataloader(ctx).loadMany(ids) });
 
 CompanyRef.implement({
   description: 'The company a person works for, shared by everyone linked to it.',
@@ -37,6 +40,7 @@ export const PersonRef = builder.loadableObjectRef<PersonView, number>('Person',
   sort: true,
   cacheResolved: true,
 });
+implementNode(PersonRef, { scope: 'people:read', load: (ids, ctx) => PersonRef.getDataloader(ctx).loadMany(ids) });
 
 const boundaryMeanings: Record<(typeof boundaries)[number], string> = {
   external: 'Outside the organization, such as a customer; the default.',

@@ -2,9 +2,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, FieldErrors, NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
 import { type RecordSnapshot, recordCreated, recordDeleted } from '../events/domain-events.ts';
 import { builder } from '../graphql/builder.ts';
-import { authorize } from '../graphql/context.ts';
+import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
+import { implementNode } from '../graphql/node.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { type Connection, mapNodes, readPage, toConnection } from '../graphql/pagination.ts';
 import { scopedKeyset } from '../database/keyset.ts';
@@ -23,6 +24,7 @@ import {
   type Direction,
   FeedbackRecordView,
   findRecordOrFail,
+  findRecordsByIds,
   listRecords,
   type OrderKey,
   orderSignature,
@@ -113,6 +115,8 @@ function ownConnection(parent: object): Connection<FeedbackRecordView> {
     countAll: typeof countAll === 'function' ? () => Promise.resolve(countAll()).then(Number) : null,
   };
 }
+
+implementNode(FeedbackRecordRef, { scope: 'records:read', load: (ids, ctx) => findRecordsByIds(ctx.em, authenticate(ctx).organizationId, ids) });
 
 const FeedbackRecordConnection = builder.connectionObject(
   {

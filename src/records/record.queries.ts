@@ -84,6 +84,12 @@ export async function findRecordOrFail(em: EntityManager, organizationId: number
   throw recordNotFound(id);
 }
 
+/** Loader batch: the records among `ids` that belong to the organization, each with its source, in any order. */
+export async function findRecordsByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<FeedbackRecordView[]> {
+  const rows = await query(em, sql<RecordRow>`${recordWithSource} where r."organization_id" = ${organizationId} and r."id" = any(${[...ids]}::bigint[])`);
+  return toRecordViews(em, rows);
+}
+
 export interface RecordFilter {
   sourceId?: number | null;
   personId?: number | null;

@@ -3,6 +3,7 @@ import { builder } from '../graphql/builder.ts';
 import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
+import { implementNode } from '../graphql/node.ts';
 import { pageArgs } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
@@ -15,6 +16,7 @@ export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSourceView, n
   sort: true,
   cacheResolved: true,
 });
+implementNode(FeedbackSourceRef, { scope: 'sources:read', load: (ids, ctx) => FeedbackSourceRef.getDataloader(ctx).loadMany(ids) });
 
 FeedbackSourceRef.implement({
   description: 'Where feedback comes from: a survey, a ticketing system, a chat channel.',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Person } from '../../src/people/person.entity.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { FeedbackSource } from '../../src/sources/source.entity.ts';
+import { encodeNodeId } from '../../src/graphql/node-ids.ts';
 import type { GraphQLReply } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -18,6 +19,9 @@ const b = { sourceId: '', personId: '', recordId: '' };
 
 /** An id no row of any table has. */
 const NEVER = '987654321';
+
+/** The nodeIds of what organization A owns, by type. */
+const aNodes: Record<string, string> = {};
 
 const A_SOURCE_NAME = 'Zendesk Support Tickets';
 const A_EMAIL = 'ada@acme.example';
@@ -65,7 +69,8 @@ function comparable(value: unknown, id: string): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, item]) => {
       if (key === 'requestId' || key === 'request_id') return [key, '<request id>'];
-      if (key === 'message' && typeof item === 'string') return [key, item.replace(new RegExp(`\\b${id}\\b`, 'g'), '<id>')];
+      // Ids and nodeIds are letters, digits, _ and -: what a message quotes of them is the whole word.
+      if (key === 'message' && typeof item === 'string') return [key, item.replace(new RegExp(`(?<![\\w-])${id}(?![\\w-])`, 'g'), '<id>')];
       return [key, comparable(item, id)];
     }),
   );
@@ -101,6 +106,20 @@ beforeAll(async () => {
   b.personId = (personB.person as { id: string }).id;
   const recordB = await mutate(ingestRecord, { sourceId: b.sourceId, input: { externalId: 'chat-1', personId: b.personId, fields: subject('Love it') } }, tokenB);
   b.recordId = (recordB.record as { id: string }).id;
+
+  const owned = await server.graphql<{
+    viewer: { organization: { nodeId: string } };
+    record: { nodeId: string; source: { nodeId: string }; person: { nodeId: string; company: { nodeId: string } } };
+  }>('query ($id: ID!) { viewer { organization { nodeId } } record(id: $id) { nodeId source { nodeId } person { nodeId company { nodeId } } } }', { id: a.recordId }, tokenA);
+  const { viewer, record } = owned.body.data ?? {};
+  if (!viewer || !record) throw new Error(owned.text);
+  Object.assign(aNodes, {
+    Organization: viewer.organization.nodeId,
+    FeedbackSource: record.source.nodeId,
+    Person: record.person.nodeId,
+    Company: record.person.company.nodeId,
+    FeedbackRecord: record.nodeId,
+  });
 });
 
 afterAll(() => server.close());
@@ -147,6 +166,41 @@ describe("reading another organization's data by id", () => {
     const theirs = await server.graphql(recordQuery, { id: a.recordId }, tokenB);
     const missing = await server.graphql(recordQuery, { id: NEVER }, tokenB);
     expect(answer(theirs, a.recordId)).toEqual(answer(missing, NEVER));
+  });
+});
+
+describe("reading another organization's data by nodeId", () => {
+  const nodeQuery = 'query ($nodeId: ID!) { node(nodeId: $nodeId) { __typename nodeId ... on FeedbackRecord { fields { name value } } } }';
+  const nodesQuery = 'query ($nodeIds: [ID!]!) { nodes(nodeIds: $nodeIds) { __typename nodeId } }';
+  const types = ['Organization', 'FeedbackSource', 'Person', 'Company', 'FeedbackRecord'];
+
+  it.each(types)("answers node(nodeId) of another organization's %s with null and NODE_NOT_FOUND", async (type) => {
+    const response = await server.graphql(nodeQuery, { nodeId: aNodes[type] }, tokenB);
+    expect(response.status).toBe(200);
+    expect(response.body.data).toEqual({ node: null });
+    expect(firstError(response)).toMatchObject({ type: 'not_found_error', code: 'NODE_NOT_FOUND', param: 'nodeId' });
+  });
+
+  it.each(types)("answers node(nodeId) of another organization's %s exactly as a nodeId that never existed, and as a malformed one", async (type) => {
+    const nodeId = aNodes[type] ?? '';
+    const never = encodeNodeId(type, NEVER);
+    const theirs = answer(await server.graphql(nodeQuery, { nodeId }, tokenB), nodeId);
+    expect(theirs).toEqual(answer(await server.graphql(nodeQuery, { nodeId: never }, tokenB), never));
+    expect(theirs).toEqual(answer(await server.graphql(nodeQuery, { nodeId: 'garbage' }, tokenB), 'garbage'));
+  });
+
+  it("answers nodes(nodeIds) of another organization's objects exactly as nodeIds that never existed, beside the organization's own", async () => {
+    const mine = await server.graphql<{ viewer: { organization: { nodeId: string } } }>('{ viewer { organization { nodeId } } }', {}, tokenB);
+    const own = mine.body.data?.viewer.organization.nodeId ?? '';
+    /** The answer to nodes(own, ...nodeIds), each nodeId taken out of the messages; nodes settle in any order. */
+    const nodesAnswer = async (nodeIds: string[]) => {
+      const reply = await server.graphql<{ nodes: unknown[] }>(nodesQuery, { nodeIds: [own, ...nodeIds] }, tokenB);
+      const errors = [...(reply.body.errors ?? [])].sort((x, y) => JSON.stringify(x.path).localeCompare(JSON.stringify(y.path)));
+      return { data: reply.body.data, answer: nodeIds.reduce<unknown>((value, nodeId) => comparable(value, nodeId), { status: reply.status, body: { ...reply.body, errors } }) };
+    };
+    const theirs = await nodesAnswer(types.map((type) => aNodes[type] ?? ''));
+    expect(theirs.data?.nodes).toEqual([{ __typename: 'Organization', nodeId: own }, null, null, null, null, null]);
+    expect(theirs.answer).toEqual((await nodesAnswer(types.map((type) => encodeNodeId(type, NEVER)))).answer);
   });
 });
 

@@ -1,6 +1,7 @@
 import { type GraphQLField, type GraphQLInputType, getNamedType, isInputObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { encodeNodeId } from '../../src/graphql/node-ids.ts';
 import { schema } from '../../src/graphql/schema.ts';
 import { hashToken } from '../../src/organizations/tokens.ts';
 import type { RestRoute } from '../../src/rest/route.ts';
@@ -69,14 +70,18 @@ async function sendGraphQL(query: string, variables: Record<string, unknown>, to
   return await server.graphql(query, variables, token, idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey });
 }
 
+const NODE_TYPES = ['Organization', 'FeedbackSource', 'Person', 'Company', 'FeedbackRecord'];
+
 /**
  * An answer with what must differ taken out: request ids, and the requested id where a message
- * quotes it. Headers are compared by name (their lengths follow the id's length).
+ * quotes it (as itself, or as the nodeId of that id). Headers are compared by name (their lengths
+ * follow the id's length).
  */
 function comparable(answer: Answer, id: string): unknown {
+  const nodeIdsOfId = NODE_TYPES.map((type) => encodeNodeId(type, id));
   const scrub = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(scrub);
-    if (typeof value === 'string') return value.replace(new RegExp(`\\b${id}\\b`, 'g'), '<id>');
+    if (typeof value === 'string') return nodeIdsOfId.reduce((text, nodeId) => text.replaceAll(nodeId, '<id>'), value.replace(new RegExp(`\\b${id}\\b`, 'g'), '<id>'));
     if (value === null || typeof value !== 'object') return value;
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'requestId' || key === 'request_id' ? '<request id>' : scrub(item)]));
   };
@@ -337,6 +342,23 @@ const GRAPHQL_SWEEP: Record<string, GraphQLEntry> = {
     probes: [
       { arg: 'id', owner: 'record', variables: (id) => ({ id }), expected: missingField('record', recordNotFound('id')) },
       { arg: 'sourceId', owner: 'source', variables: (id) => ({ id: b.record, sourceId: id }), expected: missingField('record', sourceNotFound('sourceId')) },
+    ],
+  },
+  'Query.node': {
+    query: 'query ($nodeId: ID!) { node(nodeId: $nodeId) { __typename nodeId ... on FeedbackRecord { id externalId fields { name value } } } }',
+    probes: [
+      { arg: 'nodeId', owner: 'record', variables: (id) => ({ nodeId: encodeNodeId('FeedbackRecord', id) }), expected: missingField('node', { code: 'NODE_NOT_FOUND', param: 'nodeId' }) },
+    ],
+  },
+  'Query.nodes': {
+    query: 'query ($nodeIds: [ID!]!) { nodes(nodeIds: $nodeIds) { __typename nodeId ... on Person { id email firstName company { name } } } }',
+    probes: [
+      {
+        arg: 'nodeIds',
+        owner: 'person',
+        variables: (id) => ({ nodeIds: [encodeNodeId('Person', id)] }),
+        expected: { data: { nodes: [null] }, errors: [{ message: expect.any(String), extensions: { type: 'not_found_error', code: 'NODE_NOT_FOUND', param: 'nodeIds[0]' } }] },
+      },
     ],
   },
   'Mutation.createFeedbackSource': {
