@@ -3,7 +3,7 @@ import { QUERY_LIMITS } from '../../src/graphql/limits.ts';
 import { MAX_NODE_IDS } from '../../src/graphql/node.ts';
 import { encodeNodeId } from '../../src/graphql/node-ids.ts';
 import type { Scope } from '../../src/organizations/scopes.ts';
-import { expectGraphQLErrorEnvelope, type GraphQLReply, PUBLIC_URL } from '../helpers/http.ts';
+import { expectGraphQLErrorEnvelope, type GraphQLBody, type GraphQLReply, PUBLIC_URL, send } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
 
@@ -48,7 +48,7 @@ async function tokenWith(scopes: Scope[]): Promise<string> {
 }
 
 /** The answer without what must differ between two requests: the request id, and the nodeId a message quotes. */
-function comparable(response: GraphQLReply): unknown {
+function comparable(response: GraphQLReply<unknown>): unknown {
   const strip = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(strip);
     if (value === null || typeof value !== 'object') return value;
@@ -237,6 +237,22 @@ describe('nodes(nodeIds)', () => {
       [['nodes', 2], 'NODE_NOT_FOUND', 'nodeIds[2]'],
     ]);
     expect(errors[1]?.extensions).toMatchObject({ type: 'not_found_error', doc_url: `${PUBLIC_URL}/docs/errors#NODE_NOT_FOUND`, message: 'No node with nodeId "garbage".' });
+  });
+
+  it('answers the same when the document is interpreted as when it is compiled', async () => {
+    const nodeIds = [encodeNodeId('Person', NEVER), first('Person').nodeId, 'garbage', first('Company').nodeId];
+    const compiled = await server.graphql(nodesQuery, { nodeIds }, token);
+    // A document of several operations is not compiled.
+    const interpreted = await send<GraphQLBody<unknown>>(server.url, {
+      method: 'POST',
+      path: '/graphql',
+      headers: { accept: 'application/graphql-response+json', 'x-api-token': token },
+      json: { query: `${nodesQuery.replace('query (', 'query Nodes(')} query Other { viewer { apiKeyId } }`, operationName: 'Nodes', variables: { nodeIds } },
+    });
+    // Compiled execution leaves out the errors' locations.
+    const answer = (reply: GraphQLReply<unknown>) => comparable({ ...reply, body: { data: reply.body.data, errors: byPath(reply.body.errors).map(({ message, path, extensions }) => ({ message, path, extensions })) } });
+    expect(answer(interpreted)).toEqual(answer(compiled));
+    expect(((compiled.body.data as { nodes: unknown[] } | undefined)?.nodes ?? []).map((node) => node !== null)).toEqual([false, true, false, true]);
   });
 
   it('answers an empty list for no nodeIds', async () => {
