@@ -4,7 +4,7 @@ import { statusOfCode } from '../errors/catalog.ts';
 import { graphql, type ResultOf } from '../graphql/typed-document.ts';
 import { toGraphQLNames } from '../rest/names.ts';
 import { restResource } from '../rest/resource.ts';
-import { restPath, writeRoute } from '../rest/route.ts';
+import { restPath } from '../rest/route.ts';
 import { dateTimeQuery, ErrorSchema, id, idParam, textConstraints, timestamp } from '../rest/schemas.ts';
 import { DATE_TIME, MAX_JSON_DEPTH, STORABLE_YEARS } from '../validation/values.ts';
 import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
@@ -240,26 +240,6 @@ function toBatchItem(result: BatchResult, index: number): z.output<typeof Feedba
   return { index, status: statusOfCode(result.code), error };
 }
 
-const batchDocs = docs.operations.ingestRecords;
-const ingestBatch = writeRoute({
-  summary: batchDocs.summary,
-  description: batchDocs.description,
-  tag: docs.tag,
-  scope: 'records:write',
-  errors: ['FEEDBACK_SOURCE_NOT_FOUND'],
-  method: 'POST',
-  path: restPath('/feedback-sources/{id}/records/batch', sourceId, { id: 'sourceId' }),
-  query: {},
-  body: IngestRecordsBody,
-  document: IngestRecords,
-  variables: ({ params, body }) => ({ ...params, records: body.records.map((record) => toGraphQLNames(record)) }),
-  respond: (success: BatchSuccess) => ({
-    status: 200,
-    body: { results: success.results.map(toBatchItem), ingested_count: success.ingestedCount, failed_count: success.failedCount },
-  }),
-  responses: { 200: { description: batchDocs.response, schema: FeedbackRecordBatchSchema } },
-});
-
 export const recordRoutes = restResource(docs, {
   scopes: { read: 'records:read', write: 'records:write' },
   paths: [
@@ -272,5 +252,14 @@ export const recordRoutes = restResource(docs, {
   records.list(listFilters, ListRecords, ['FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND']),
   records.get(GetRecord, ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND']),
   records.delete({}, DeleteRecord, ['FEEDBACK_SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND']),
-  ingestBatch,
+  records.write(
+    {
+      path: restPath('/feedback-sources/{id}/records/batch', sourceId, { id: 'sourceId' }),
+      body: IngestRecordsBody,
+      document: IngestRecords,
+      variables: ({ params, body }) => ({ ...params, records: body.records.map((record) => toGraphQLNames(record)) }),
+    },
+    [200, FeedbackRecordBatchSchema, (success: BatchSuccess) => ({ results: success.results.map(toBatchItem), ingested_count: success.ingestedCount, failed_count: success.failedCount })],
+    ['FEEDBACK_SOURCE_NOT_FOUND'],
+  ),
 ]);

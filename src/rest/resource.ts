@@ -14,11 +14,13 @@ import {
   type RestPath,
   type RestResponse,
   type RestRoute,
+  type RouteSpec,
   readRoute,
   type Shape,
   type Success,
   writeRoute,
 } from './route.ts';
+import type { Variables } from './operation.ts';
 import { DeletedSchema, listOf, listQuery } from './schemas.ts';
 
 // The routes of a resource, made by one factory per kind. A factory owns what every route of its kind
@@ -49,6 +51,7 @@ export interface ResourceSpec<PC extends Shape, AC extends Renames, PM extends S
 }
 
 type Errors = readonly ErrorCode[];
+type NoQuery = Record<never, z.ZodType>;
 
 /** The part of a connection a list reads. */
 interface Connection<N> {
@@ -138,6 +141,27 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
     ),
     /** PATCH of a member: 200 with the updated item. */
     update: itemWrite('PATCH', member, (success: ItemSuccess<N>) => ({ status: 200, body: fromNode(success.item) }), () => ({ 200: itemResponse(`The updated ${noun.one}.`) })),
+
+    /**
+     * A write of its own shape (a batch, an action), POST to `path`: the resource's write scope and the
+     * operation's prose, as every route; it answers `status` with `respond`'s body, of `schema`.
+     */
+    write<P extends Shape, A extends Renames, B extends object, S extends Success, R extends Record<string, S | ErrorMember>, V extends Variables>(
+      spec: Pick<RouteSpec<P, NoQuery, B, R, V, A>, 'path' | 'body' | 'document' | 'variables'>,
+      [status, schema, respond]: [status: 200 | 201, schema: z.ZodType, respond: (success: S) => unknown],
+      errors?: Errors,
+    ): RestRoute {
+      const { response, ...text } = about(spec.document, scopes.write, errors);
+      if (!response) throw new Error(`The ${tag} docs give no response of the REST operation ${operationIdOf(spec.document)}.`);
+      return writeRoute<P, NoQuery, B, S, R, V, A>({
+        ...text,
+        ...spec,
+        method: 'POST',
+        query: {},
+        respond: (success) => ({ status, body: respond(success) }),
+        responses: { [status]: { description: response, schema } },
+      });
+    },
 
     /** DELETE of a member: 200 with `{ id, deleted: true }`; `query` holds its options. */
     delete<Q extends Shape, R extends Record<string, DeleteSuccess | ErrorMember>>(query: Q, document: TadaDocumentNode<R, PathVariables<PM, AM> & QueryVariables<Q>>, errors?: Errors): RestRoute {
