@@ -3,7 +3,7 @@ import type { RawBuilder } from 'kysely';
 import { sql } from '../database/sql.ts';
 import { FieldErrors } from '../errors/api-error.ts';
 import { parseId as idOf } from '../validation/ids.ts';
-import { describeValue, hasUnstorableText, isCalendarDate, isRfc3339DateTime, isStorableInstant, isText, jsonDepth, MAX_JSON_DEPTH, parseDateTime } from '../validation/values.ts';
+import { describeValue, hasUnstorableText, isCalendarDate, isRfc3339DateTime, isStorableInstant, isText, jsonDepth, MAX_JSON_DEPTH, parseDateTime, STORABLE_YEARS } from '../validation/values.ts';
 import { MAX_NAME_LENGTH } from './record-fields.ts';
 
 // The records filter: checked here once (every failure named by its path), then compiled into one SQL
@@ -128,7 +128,7 @@ export function checkFieldPredicate(input: FieldPredicateInput, misfit: Misfit):
     const value = input[op];
     if (!isPresent(value)) continue;
     const bound = comparableOf(value);
-    if (bound === null) fail(op, 'a number, a date (YYYY-MM-DD) or an RFC 3339 date-time in years 0001–9999', value);
+    if (bound === null) fail(op, `a number, a date (YYYY-MM-DD) or an RFC 3339 date-time in years ${STORABLE_YEARS}`, value);
     else predicate.ranges.push({ op, bound });
   }
   const kinds = new Set(predicate.ranges.map((range) => range.bound.kind));
@@ -183,7 +183,7 @@ export function checkRecordFilter(input: RecordFilterInput | null | undefined, p
     for (const op of rangeOperators) {
       const date = range[op];
       if (!isPresent(date) || !date) continue;
-      if (!isStorableInstant(date)) misfitAt(at)(op, 'an instant in years 0001–9999 UTC', date.toISOString());
+      if (!isStorableInstant(date)) misfitAt(at)(op, `an instant in years ${STORABLE_YEARS} UTC`, date.toISOString());
       else conditions.push({ kind: 'time', column, op, at: date });
     }
     if (conditions.length === 0 && !errors.list.some((error) => error.param.startsWith(`${at}.`))) misfitAt(at)(null, 'a range with at least one of gt, gte, lt, lte', range);

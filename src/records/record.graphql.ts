@@ -15,7 +15,7 @@ import { PersonRef } from '../people/person.graphql.ts';
 import { findPersonOrFail } from '../people/person.queries.ts';
 import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
-import { describeValue, isStorableInstant, isText } from '../validation/values.ts';
+import { describeValue, isStorableInstant, isText, STORABLE_YEARS } from '../validation/values.ts';
 import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
 import { checkRecordFilter, digestOf, MAX_FILTER_DEPTH, MAX_FILTER_PREDICATES, MAX_IN_VALUES, type RecordFilterInput } from './record-filter.ts';
 import {
@@ -255,7 +255,7 @@ interface ListArgs {
 async function recordConnection(ctx: Context, args: ListArgs, base: RecordFilter, checks: FieldErrors = new FieldErrors()) {
   const viewer = authorize(ctx, 'records:read');
   for (const [param, date] of [['since', base.since], ['until', base.until]] as const) {
-    if (date && !isStorableInstant(date)) checks.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must lie in years 0001–9999 UTC.`);
+    if (date && !isStorableInstant(date)) checks.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must lie in years ${STORABLE_YEARS} UTC.`);
   }
   const condition = checkRecordFilter(args.filter, 'filter', checks);
   const order = checkOrder(args.orderBy, checks);
