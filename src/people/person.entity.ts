@@ -12,8 +12,12 @@ const PersonSchema = defineEntity({
       expression: 'create unique index "person_organization_email_unique" on "person" ("organization_id", lower("email"))',
     },
   ],
-  // Serves the newest-first listing of an organization's people (keyset pagination).
-  indexes: [{ name: 'person_organization_id_index', properties: ['organization', 'id'] }],
+  indexes: [
+    // Serves the newest-first listing of an organization's people (keyset pagination).
+    { name: 'person_organization_id_index', properties: ['organization', 'id'] },
+    // Finds a company's people: for records filtered by companyId, and for the foreign key when a company goes.
+    { name: 'person_company_index', properties: ['company'] },
+  ],
   properties: {
     id: p.bigint('number').primary(),
     organization: () => p.manyToOne(Organization).deleteRule('cascade'),

@@ -12,6 +12,8 @@ const FeedbackRecordSchema = defineEntity({
     { name: 'feedback_record_source_display_ts_index', properties: ['source', 'displayTs', 'id'] },
     { name: 'feedback_record_person_display_ts_index', properties: ['person', 'displayTs', 'id'] },
     { name: 'feedback_record_organization_display_ts_index', properties: ['organization', 'displayTs', 'id'] },
+    // Answers the containment (`fields @> [{"name": …, "value": …}]`) each field predicate of a filter carries.
+    { name: 'feedback_record_fields_index', expression: 'create index "feedback_record_fields_index" on "feedback_record" using gin ("fields" jsonb_path_ops)' },
   ],
   properties: {
     id: p.bigint('number').primary(),

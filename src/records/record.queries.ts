@@ -230,16 +230,29 @@ export async function listRecords(
   order: readonly RecordOrderTerm[] = DEFAULT_ORDER,
 ): Promise<ListedRecord[]> {
   const terms = sortTerms(order);
-  const last = terms.at(-1)?.direction === 'ASC' ? sql`asc` : sql`desc`;
+  const direction = (term: { direction: Direction }) => (term.direction === 'ASC' ? sql`asc` : sql`desc`);
+  const last = direction(terms.at(-1) ?? { direction: 'DESC' });
   const conditions = [...conditionsOf(organizationId, filter), page.after ? afterPosition(terms, page.after) : null].filter((condition) => condition !== null);
   const joins = terms.flatMap((term) => (term.join === null ? [] : [term.join]));
+  // The page is chosen from feedback_record alone, then each record's source is read by primary key: a
+  // join before the limit would let the planner start from the sources and read each one's records.
   const rows = await query(
     em,
-    sql<RecordRow & Record<`k${number}`, string>>`${recordColumns}, ${sql.join(terms.map((term, index) => sql`${term.text} as ${sql.id(`k${index}`)}`))}
-      from "feedback_record" r join "feedback_source" s on s."id" = r."source_id" and s."organization_id" = r."organization_id" ${sql.join(joins, sql` `)}
-      where ${sql.join(conditions, sql` and `)}
-      order by ${sql.join([...terms.map((term) => sql`${term.expression} ${term.direction === 'ASC' ? sql`asc` : sql`desc`}`), sql`r."id" ${last}`])}
-      limit ${page.limit + 1}`,
+    sql<RecordRow & Record<`k${number}`, string>>`select r."id", r."person_id", r."external_id", r."display_ts", r."fields", r."created_at", ${sourceColumns}, ${sql.join(
+      terms.map((_, index) => sql.ref(`r.k${index}`)),
+    )}
+      from (
+        select r."id", r."organization_id", r."source_id", r."person_id", r."external_id", r."display_ts", r."fields", r."created_at",
+          ${sql.join(terms.map((term, index) => sql`${term.expression} as ${sql.id(`s${index}`)}, ${term.text} as ${sql.id(`k${index}`)}`))}
+        from "feedback_record" r ${sql.join(joins, sql` `)}
+        where ${sql.join(conditions, sql` and `)}
+        order by ${sql.join([...terms.map((term) => sql`${term.expression} ${direction(term)}`), sql`r."id" ${last}`])}
+        limit ${page.limit + 1}
+      ) r cross join lateral (
+        -- Its limit keeps the planner from turning the lookup by primary key into a join over every source.
+        select * from "feedback_source" s where s."id" = r."source_id" and s."organization_id" = r."organization_id" limit 1
+      ) s
+      order by ${sql.join([...terms.map((term, index) => sql`${sql.ref(`r.s${index}`)} ${direction(term)}`), sql`r."id" ${last}`])}`,
   );
   const records = toRecordViews(em, rows);
   return rows.map((row, index) => ({ record: records[index] as FeedbackRecordView, sortKey: terms.map((_, term) => row[`k${term}`] ?? '') }));

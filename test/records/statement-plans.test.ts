@@ -15,7 +15,7 @@ let token: string;
 let database: pg.Client;
 let organizationId: string;
 /** Our organization's seeded rows, by id. */
-const seeded = { sources: [] as number[], people: [] as number[], records: [] as number[] };
+const seeded = { sources: [] as number[], people: [] as number[], records: [] as number[], companies: [] as number[] };
 
 const RECORDS = 200_000;
 const SOURCES = 20;
@@ -145,12 +145,19 @@ async function seed(): Promise<void> {
     select $1, 'Source ' || g, 'support_tickets', now(), now() from generate_series(1, ${SOURCES}) g returning "id"`, [organizationId]);
   const companies = await ids(`insert into "company" ("organization_id", "name", "domain", "created_at", "updated_at")
     select $1, 'Company ' || g, case when g % 2 = 0 then 'company-' || g || '.example' end, now(), now() from generate_series(1, ${COMPANIES}) g returning "id"`, [organizationId]);
+  seeded.companies = companies;
   seeded.people = await ids(`insert into "person" ("organization_id", "email", "external_id", "first_name", "boundary", "company_id", "created_at", "updated_at")
     select $1, 'person-' || g || '@example.com', 'crm-' || g, 'Person ' || g, 'external', ($2::bigint[])[1 + g % ${COMPANIES}], now(), now()
     from generate_series(1, ${PEOPLE}) g returning "id"`, [organizationId, companies]);
   seeded.records = await ids(`insert into "feedback_record" ("organization_id", "source_id", "person_id", "external_id", "display_ts", "fields", "created_at")
     select $1, ($2::bigint[])[1 + g % ${SOURCES}], case when g % 10 <> 0 then ($3::bigint[])[1 + g % ${PEOPLE}] end, 'ticket-' || g,
-      timestamptz '2026-01-01' - g * interval '1 minute', '[{"category": "content", "type": "string", "name": "subject", "value": "Export times out"}]', now()
+      timestamptz '2026-01-01' - g * interval '1 minute',
+      jsonb_build_array(
+        jsonb_build_object('category', 'content', 'type', 'string', 'name', 'subject', 'value', 'Export times out'),
+        jsonb_build_object('category', 'metadata', 'type', 'integer', 'name', 'nps', 'value', (g * 7919) % 11),
+        jsonb_build_object('category', 'metadata', 'type', 'string', 'name', 'plan', 'value', (array['free', 'starter', 'business', 'enterprise'])[1 + g % 4]),
+        jsonb_build_object('category', 'metadata', 'type', 'json', 'name', 'tags', 'value', case when g % 50 = 0 then '["export", "performance"]'::jsonb else '["feedback"]'::jsonb end)),
+      now()
     from generate_series(1, ${RECORDS}) g returning "id"`, [organizationId, seeded.sources, seeded.people]);
   // Stored responses of other tenants' and our own earlier writes, live and expired.
   await run(`insert into "idempotency_key" ("organization_id", "key", "method", "path", "request_hash", "status", "content_type", "response_body", "created_at", "expires_at")
@@ -326,6 +333,50 @@ describe('upserting people', () => {
       await expectIndexedPlans(statements);
     });
   }
+});
+
+describe('filtering, ordering and counting', () => {
+  const FILTERED = `query ($filter: FeedbackRecordFilter, $orderBy: [FeedbackRecordOrder!], $after: String) {
+    records(filter: $filter, orderBy: $orderBy, first: 100, after: $after) {
+      totalCount nodes { id source { name } person { email company { name } } } pageInfo { endCursor }
+    }
+  }`;
+  // The seeded records span 2025-08-15 to 2026-01-01: December is a month of them.
+  const december = { gte: '2025-12-01T00:00:00Z', lt: '2026-01-01T00:00:00Z' };
+
+  for (const [name, filter] of [
+    ['by a numeric field and a month of displayTs', () => ({ displayTs: december, fields: [{ name: 'nps', lt: 7 }] })],
+    ['by a field value (eq), through the GIN index on fields', () => ({ fields: [{ name: 'tags', contains: ['export'] }, { name: 'plan', eq: 'free' }] })],
+    ['by company and a month of displayTs', () => ({ companyId: { in: [seeded.companies[10], seeded.companies[11]] }, displayTs: december })],
+    ['of one source, by a string field', () => ({ sourceId: { eq: busySource() }, fields: [{ name: 'plan', in: ['free', 'business'] }] })],
+  ] as const) {
+    it(`reads a filtered page ${name}, its count and its next page through indexes only`, async () => {
+      const first = await capture(() => server.graphql<{ records: { totalCount: number; pageInfo: { endCursor: string } } }>(FILTERED, { filter: filter() }, token));
+      expect(first.result.body.errors, first.result.text).toBeUndefined();
+      expect(first.result.body.data?.records.totalCount).toBeGreaterThan(0);
+      const next = await capture(() => server.graphql(FILTERED, { filter: filter(), after: first.result.body.data?.records.pageInfo.endCursor }, token));
+      expect(next.result.body.errors, next.result.text).toBeUndefined();
+      await expectIndexedPlans([...first.statements, ...next.statements]);
+    });
+  }
+
+  it('answers a containment filter from the GIN index on fields', async () => {
+    const { result, statements } = await capture(() => server.graphql(FILTERED, { filter: { fields: [{ name: 'tags', contains: ['export'] }] } }, token));
+    expect(result.body.errors, result.text).toBeUndefined();
+    const indexes = await expectIndexedPlans(statements);
+    expect(indexes.some((index) => index.includes(': feedback_record_fields_index (')), indexes.join('\n')).toBe(true);
+  });
+
+  it('reads pages ordered by a field and by createdAt through indexes only', async () => {
+    for (const orderBy of [[{ field: 'FIELD', fieldName: 'nps', direction: 'ASC' }], [{ field: 'CREATED_AT', direction: 'ASC' }]]) {
+      const filter = { sourceId: { eq: busySource() }, displayTs: december };
+      const first = await capture(() => server.graphql<{ records: { pageInfo: { endCursor: string } } }>(FILTERED, { filter, orderBy }, token));
+      expect(first.result.body.errors, first.result.text).toBeUndefined();
+      const next = await capture(() => server.graphql(FILTERED, { filter, orderBy, after: first.result.body.data?.records.pageInfo.endCursor }, token));
+      expect(next.result.body.errors, next.result.text).toBeUndefined();
+      await expectIndexedPlans([...first.statements, ...next.statements]);
+    }
+  });
 });
 
 describe('reading', () => {
