@@ -90,10 +90,10 @@ export async function postmanCollection(openApi: string, publicUrl: string): Pro
  * GET /v3/rest/postman.json. The converter holds about 56 MiB once loaded and takes a quarter of a
  * second, so the collection is made on the first request and kept, not in every process at start.
  */
-export function registerPostmanRoute(app: FastifyInstance, openApi: string, publicUrl: string): void {
+export function registerPostmanRoute(app: FastifyInstance, openApi: () => string, publicUrl: string): void {
   let made: Promise<string> | undefined;
   app.get(POSTMAN_PATH, async (_request, reply) => {
-    made ??= postmanCollection(openApi, publicUrl)
+    made ??= postmanCollection(openApi(), publicUrl)
       .then((collection) => JSON.stringify(collection))
       .catch((error: unknown) => {
         made = undefined;

@@ -1,4 +1,4 @@
-import { BODY_LIMIT, binarySize, DEFAULT_TIMEOUTS, MAX_IDEMPOTENCY_KEY_LENGTH, seconds } from '../http/limits.ts';
+import { binarySize, BODY_LIMIT, DEFAULT_TIMEOUTS, grouped, MAX_IDEMPOTENCY_KEY_LENGTH, seconds } from '../http/limits.ts';
 import { MAX_VALUE_BYTES } from '../records/record.limits.ts';
 
 /**
@@ -97,7 +97,7 @@ export const errorCatalog = {
   },
   FIELD_VALUE_TOO_LARGE: {
     type: 'validation_error',
-    message: `A field value is larger than ${MAX_VALUE_BYTES / 1024} KB (${MAX_VALUE_BYTES.toLocaleString('en-US')} bytes of JSON text).`,
+    message: `A field value is larger than ${MAX_VALUE_BYTES / 1024} KB (${grouped(MAX_VALUE_BYTES)} bytes of JSON text).`,
     suggestion: 'Shorten the value or split it into several fields.',
   },
   INVALID_PHONE_NUMBER: {

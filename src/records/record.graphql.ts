@@ -34,6 +34,7 @@ import {
 } from './record.queries.ts';
 import { deleteRecord, type IngestFailure, ingestRecords, MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import type { Context } from '../graphql/context.ts';
+import { grouped } from '../http/limits.ts';
 
 const categoryMeanings: Record<FieldCategory, string> = {
   content: 'The feedback itself, e.g. a ticket\'s subject, a survey comment or a chat message.',
@@ -352,7 +353,7 @@ const RecordFieldInput = builder.inputType('RecordFieldInput', {
     category: t.string({ required: true, description: `One of ${fieldCategories.join(', ')}.` }),
     type: t.string({ required: true, description: `One of ${fieldTypes.join(', ')}; value must match it.` }),
     name: t.string({ required: true, description: `1–${MAX_NAME_LENGTH} characters, unique within the record.` }),
-    value: t.field({ type: 'JSON', description: `At most ${MAX_VALUE_BYTES.toLocaleString('en-US')} bytes of JSON text.` }),
+    value: t.field({ type: 'JSON', description: `At most ${grouped(MAX_VALUE_BYTES)} bytes of JSON text.` }),
   }),
 });
 

@@ -9,6 +9,7 @@ import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { countRecordsBySources, FeedbackSourceView, findSourceOrFail, findSourcesByIds, listSources, sourceKeyset } from './source.queries.ts';
 import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, MAX_DESCRIPTION_LENGTH, MAX_SOURCE_NAME_LENGTH, MAX_SOURCE_TYPE_LENGTH, updateSource } from './source.rules.ts';
+import { grouped } from '../http/limits.ts';
 
 export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSourceView, number>('FeedbackSource', {
   load: (ids, ctx) => findSourcesByIds(ctx.em, authorize(ctx, 'sources:read').organizationId, ids),
@@ -77,7 +78,7 @@ const FeedbackSourceInput = builder.inputType('FeedbackSourceInput', {
   fields: (t) => ({
     name: t.string({ description: `1–${MAX_SOURCE_NAME_LENGTH} characters, not only spaces, unique in the organization. Required when creating.` }),
     type: t.string({ description: `1–${MAX_SOURCE_TYPE_LENGTH} characters of a-z, 0-9 and _, e.g. support_tickets; defaults to "${DEFAULT_SOURCE_TYPE}".` }),
-    description: t.string({ description: `Up to ${MAX_DESCRIPTION_LENGTH.toLocaleString('en-US')} characters of notes for people; null clears them.` }),
+    description: t.string({ description: `Up to ${grouped(MAX_DESCRIPTION_LENGTH)} characters of notes for people; null clears them.` }),
   }),
 });
 

@@ -5,6 +5,7 @@ import { restPath } from '../rest/route.ts';
 import { booleanQuery, id, idParam, textConstraints, textFilterQuery, timestamp } from '../rest/schemas.ts';
 import docs from './source.openapi.json' with { type: 'json' };
 import { DEFAULT_SOURCE_TYPE, MAX_DESCRIPTION_LENGTH, MAX_SOURCE_NAME_LENGTH, MAX_SOURCE_TYPE_LENGTH, SOURCE_TYPE } from './source.rules.ts';
+import { grouped } from '../http/limits.ts';
 
 export const FeedbackSourceSchema = z
   .object({
@@ -39,7 +40,7 @@ const type = z.string().meta({
 const description = z
   .string()
   .nullable()
-  .meta({ description: `Up to ${MAX_DESCRIPTION_LENGTH.toLocaleString('en-US')} characters, no U+0000 or unpaired surrogates; null clears it.`, ...textConstraints(MAX_DESCRIPTION_LENGTH, { min: 0 }) });
+  .meta({ description: `Up to ${grouped(MAX_DESCRIPTION_LENGTH)} characters, no U+0000 or unpaired surrogates; null clears it.`, ...textConstraints(MAX_DESCRIPTION_LENGTH, { min: 0 }) });
 
 const CreateSourceBody = z.strictObject({ name, type: type.optional().meta({ default: DEFAULT_SOURCE_TYPE }), description: description.optional() }).meta({ id: 'FeedbackSourceCreate' });
 const UpdateSourceBody = z.strictObject({ name: name.optional(), type: type.optional(), description: description.optional() }).meta({ id: 'FeedbackSourceUpdate' });

@@ -6,6 +6,7 @@ import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
 import { existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail } from './source.queries.ts';
 import { FeedbackSource } from './source.entity.ts';
+import { grouped } from '../http/limits.ts';
 
 export const MAX_SOURCE_NAME_LENGTH = 255;
 export const MAX_SOURCE_TYPE_LENGTH = 64;
@@ -32,7 +33,7 @@ function checkSourceInput(input: SourceInput, creating: boolean): FieldErrors {
   }
   if (type === null && !creating) errors.add('type', 'INVALID_FIELD_VALUE', (n) => `${n('type')} cannot be null; omit it to keep the current type.`);
   if (description !== undefined && description !== null && !isText(description, MAX_DESCRIPTION_LENGTH) && description !== '') {
-    errors.add('description', 'INVALID_FIELD_VALUE', (n) => `${n('description')} must be at most ${MAX_DESCRIPTION_LENGTH.toLocaleString('en-US')} characters; got ${describeValue(description)}.`);
+    errors.add('description', 'INVALID_FIELD_VALUE', (n) => `${n('description')} must be at most ${grouped(MAX_DESCRIPTION_LENGTH)} characters; got ${describeValue(description)}.`);
   }
   return errors;
 }
