@@ -48,6 +48,8 @@ export interface ResourceSpec<PC extends Shape, AC extends Renames, PM extends S
   paths: [collection: RestPath<PC, AC>, member: RestPath<PM, AM>];
   /** The REST item's schema (its list's is named after it), and how the node its operations select becomes one. */
   item: [schema: z.ZodType<T>, fromNode: (node: N) => T];
+  /** The numbers its docs' prose states, by the name the prose writes in braces (`{maxBatch}`): the constants that enforce them. */
+  limits?: Readonly<Record<string, number>>;
 }
 
 type Errors = readonly ErrorCode[];
@@ -75,12 +77,19 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
   } = resource;
   const { tag, noun } = docs;
   const listName = `${schema.meta()?.id ?? tag}List`;
+  const withLimits = (text: string) =>
+    text.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const value = resource.limits?.[name];
+      if (value === undefined) throw new Error(`The ${tag} docs state the limit {${name}}, which the resource does not give.`);
+      return String(value);
+    });
   /** The route's prose, by the name of its operation. */
   const about = (document: TadaDocumentNode<unknown, never>, scope: Scope, errors: Errors = []) => {
     const operationId = operationIdOf(document);
     const text = docs.operations[operationId];
     if (!text) throw new Error(`The ${tag} docs say nothing of the REST operation ${operationId}.`);
-    return { summary: text.summary, description: text.description, tag, scope, errors, response: text.response };
+    const response = text.response === undefined ? undefined : withLimits(text.response);
+    return { summary: withLimits(text.summary), description: withLimits(text.description), tag, scope, errors, response };
   };
   const itemResponse = (description: string) => ({ description, schema });
   /** The factory of a kind of write of one item: its body is the operation's `$input`. */
