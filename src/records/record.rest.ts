@@ -10,6 +10,7 @@ import { DATE_TIME, MAX_JSON_DEPTH, STORABLE_YEARS } from '../validation/values.
 import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
 import docs from './record.openapi.json' with { type: 'json' };
 import { MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
+import { grouped } from '../http/limits.ts';
 
 export const RecordFieldSchema = z
   .object({
@@ -49,7 +50,7 @@ export function toRestRecord(node: ResultOf<typeof RecordFields>): z.output<type
 }
 
 const VALUE_LIMITS =
-  `The value's JSON text is at most ${MAX_VALUE_BYTES.toLocaleString('en-US')} bytes of UTF-8 (else FIELD_VALUE_TOO_LARGE), ` +
+  `The value's JSON text is at most ${grouped(MAX_VALUE_BYTES)} bytes of UTF-8 (else FIELD_VALUE_TOO_LARGE), ` +
   `nests at most ${MAX_JSON_DEPTH} levels, and no string in it holds U+0000 or an unpaired surrogate.`;
 
 /** What a value must be for each field type, as the record rules check it (record-fields.ts). */
