@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ErrorCode } from '../errors/catalog.ts';
 import type { TadaDocumentNode } from '../graphql/typed-document.ts';
+import { grouped } from '../http/limits.ts';
 import type { Scope } from '../organizations/scopes.ts';
 import type { GraphQLNames, Renames } from './names.ts';
 import {
@@ -55,10 +56,11 @@ export interface ResourceSpec<PC extends Shape, AC extends Renames, PM extends S
 type Errors = readonly ErrorCode[];
 type NoQuery = Record<never, z.ZodType>;
 
-/** The part of a connection a list reads. */
+/** The part of a connection a list reads; `totalCount` when the list counts itself and was asked to. */
 interface Connection<N> {
   edges: { node: N }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount?: number;
 }
 
 /** A write's success type selects the written item as `item`. */
@@ -81,7 +83,7 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
     text.replace(/\{(\w+)\}/g, (_, name: string) => {
       const value = resource.limits?.[name];
       if (value === undefined) throw new Error(`The ${tag} docs state the limit {${name}}, which the resource does not give.`);
-      return String(value);
+      return grouped(value);
     });
   /** The route's prose, by the name of its operation. */
   const about = (document: TadaDocumentNode<unknown, never>, scope: Scope, errors: Errors = []) => {
@@ -101,7 +103,10 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
     };
 
   const factories = {
-    /** A page of the collection, newest first: `{ data, next_cursor }`; `filters` are the list's own query parameters. */
+    /**
+     * A page of the collection, newest first: `{ data, next_cursor }`; `filters` are the list's own query
+     * parameters. A list whose filters take `include_total` answers `total_count` when its operation selected totalCount.
+     */
     list<F extends Shape, R extends Record<string, Connection<N> | null>>(
       filters: F,
       document: TadaDocumentNode<R, PathVariables<PC, AC> & QueryVariables<typeof listQuery & F>>,
@@ -115,9 +120,13 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
         variables: ({ params, query }) => ({ ...params, ...query }),
         respond: (connection) => ({
           status: 200,
-          body: { data: connection.edges.map((edge) => fromNode(edge.node)), next_cursor: connection.pageInfo.hasNextPage ? connection.pageInfo.endCursor : null },
+          body: {
+            data: connection.edges.map((edge) => fromNode(edge.node)),
+            next_cursor: connection.pageInfo.hasNextPage ? connection.pageInfo.endCursor : null,
+            ...(typeof connection.totalCount === 'number' ? { total_count: connection.totalCount } : {}),
+          },
         }),
-        responses: { 200: { description: `A page of ${noun.many}.`, schema: listOf(schema, listName) } },
+        responses: { 200: { description: `A page of ${noun.many}.`, schema: listOf(schema, listName, { counted: 'include_total' in filters }) } },
       });
     },
 
