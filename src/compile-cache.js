@@ -6,3 +6,14 @@
 import module from 'node:module';
 
 module.enableCompileCache();
+
+// Node holds every entry it read or made in memory until it flushes them, at exit (about 10 MiB of
+// malloc'd memory for the gateway's modules), though V8 needs an entry only while its module
+// compiles. Flushing as each module loads frees the entries of the modules before it (writing new
+// ones to disk), so the next entry reuses their memory instead of adding to it.
+module.registerHooks({
+  load(url, context, nextLoad) {
+    module.flushCompileCache();
+    return nextLoad(url, context);
+  },
+});
