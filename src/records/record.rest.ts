@@ -8,6 +8,7 @@ import { restPath } from '../rest/route.ts';
 import { dateTimeQuery, ErrorSchema, id, idParam, textConstraints, timestamp } from '../rest/schemas.ts';
 import { DATE_TIME, MAX_JSON_DEPTH, STORABLE_YEARS } from '../validation/values.ts';
 import { type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES } from './record-fields.ts';
+import { recordListQuery } from './record-filter.rest.ts';
 import docs from './record.openapi.json' with { type: 'json' };
 import { MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import { grouped } from '../http/limits.ts';
@@ -33,7 +34,7 @@ export const FeedbackRecordSchema = z
   })
   .meta({ id: 'FeedbackRecord', description: 'One piece of feedback: typed fields from a source.' });
 
-const RecordFields = graphql(`fragment RecordFields on FeedbackRecord {
+export const RecordFields = graphql(`fragment RecordFields on FeedbackRecord {
   id sourceId personId externalId displayTs fields { category type name value } createdAt
 }`);
 
@@ -133,9 +134,10 @@ const sourceId = { id: idParam('The feedback source id.') };
 const IngestRecord = graphql(`mutation ingestRecord($sourceId: ID!, $input: IngestRecordInput!) {
   ingestRecord(sourceId: $sourceId, input: $input) { __typename ... on IngestRecordSuccess { item: record { ...RecordFields } } }
 }`, [RecordFields]);
-const ListRecords = graphql(`query listRecords($sourceId: ID, $personId: ID, $since: DateTime, $until: DateTime, $first: Int, $after: String) {
-  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, first: $first, after: $after) {
-    edges { node { ...RecordFields } } pageInfo { hasNextPage endCursor }
+const ListRecords = graphql(`query listRecords($sourceId: ID, $personId: ID, $since: DateTime, $until: DateTime, $first: Int, $after: String,
+  $field: FeedbackRecordFilter, $order: [FeedbackRecordOrder!], $includeTotal: Boolean = false) {
+  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, filter: $field, orderBy: $order, first: $first, after: $after) {
+    totalCount @include(if: $includeTotal) edges { node { ...RecordFields } } pageInfo { hasNextPage endCursor }
   }
 }`, [RecordFields]);
 const GetRecord = graphql(`query getRecord($id: ID!, $sourceId: ID) { record(id: $id, sourceId: $sourceId) { ...RecordFields } }`, [RecordFields]);
@@ -143,10 +145,11 @@ const DeleteRecord = graphql(`mutation deleteRecord($id: ID!, $sourceId: ID) {
   deleteRecord(id: $id, sourceId: $sourceId) { __typename ... on DeleteRecordSuccess { id } }
 }`);
 
-const listFilters = {
+export const listFilters = {
   person_id: idParam('Only records of this person.').optional(),
   since: dateTimeQuery('Only records with display_ts at or after this instant.').optional(),
   until: dateTimeQuery('Only records with display_ts before this instant.').optional(),
+  ...recordListQuery,
 };
 
 // A backfill: the single-record body, many at once. The example holds records of two of the

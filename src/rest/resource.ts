@@ -56,10 +56,11 @@ export interface ResourceSpec<PC extends Shape, AC extends Renames, PM extends S
 type Errors = readonly ErrorCode[];
 type NoQuery = Record<never, z.ZodType>;
 
-/** The part of a connection a list reads. */
+/** The part of a connection a list reads; `totalCount` when the list counts itself and was asked to. */
 interface Connection<N> {
   edges: { node: N }[];
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount?: number;
 }
 
 /** A write's success type selects the written item as `item`. */
@@ -102,7 +103,10 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
     };
 
   const factories = {
-    /** A page of the collection, newest first: `{ data, next_cursor }`; `filters` are the list's own query parameters. */
+    /**
+     * A page of the collection, newest first: `{ data, next_cursor }`; `filters` are the list's own query
+     * parameters. A list whose filters take `include_total` answers `total_count` when its operation selected totalCount.
+     */
     list<F extends Shape, R extends Record<string, Connection<N> | null>>(
       filters: F,
       document: TadaDocumentNode<R, PathVariables<PC, AC> & QueryVariables<typeof listQuery & F>>,
@@ -116,9 +120,13 @@ export function restResource<PC extends Shape, AC extends Renames, PM extends Sh
         variables: ({ params, query }) => ({ ...params, ...query }),
         respond: (connection) => ({
           status: 200,
-          body: { data: connection.edges.map((edge) => fromNode(edge.node)), next_cursor: connection.pageInfo.hasNextPage ? connection.pageInfo.endCursor : null },
+          body: {
+            data: connection.edges.map((edge) => fromNode(edge.node)),
+            next_cursor: connection.pageInfo.hasNextPage ? connection.pageInfo.endCursor : null,
+            ...(typeof connection.totalCount === 'number' ? { total_count: connection.totalCount } : {}),
+          },
         }),
-        responses: { 200: { description: `A page of ${noun.many}.`, schema: listOf(schema, listName) } },
+        responses: { 200: { description: `A page of ${noun.many}.`, schema: listOf(schema, listName, { counted: 'include_total' in filters }) } },
       });
     },
 

@@ -108,6 +108,25 @@ export const ErrorSchema = z
 
 export const DeletedSchema = z.object({ id, deleted: z.literal(true) }).meta({ id: 'Deleted' });
 
-export function listOf<T extends z.ZodType>(item: T, name: string) {
-  return z.object({ data: z.array(item), next_cursor: z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last page.' }) }).meta({ id: name });
+const lists = new Map<string, { item: z.ZodType; counted: boolean; schema: z.ZodType }>();
+
+/**
+ * A page of a list; a list that can count itself adds `total_count` when asked with include_total=true.
+ * Lists of one item share one schema (the document names each schema once).
+ */
+export function listOf<T extends z.ZodType>(item: T, name: string, options: { counted?: boolean } = {}): z.ZodType {
+  const counted = options.counted ?? false;
+  const known = lists.get(name);
+  if (known && (known.item !== item || known.counted !== counted)) throw new Error(`Two lists named ${name} differ.`);
+  if (known) return known.schema;
+  const schema = pageOf(item, name, counted);
+  lists.set(name, { item, counted, schema });
+  return schema;
+}
+
+function pageOf(item: z.ZodType, name: string, counted: boolean) {
+  const page = { data: z.array(item), next_cursor: z.string().nullable().meta({ description: 'Pass as cursor for the next page; null on the last page.' }) };
+  if (!counted) return z.object(page).meta({ id: name });
+  const total_count = z.int().min(0).optional().meta({ description: 'How many items the whole list holds, every page together; only with include_total=true.' });
+  return z.object({ ...page, total_count }).meta({ id: name });
 }

@@ -46,6 +46,7 @@ interface Parameter {
   name: string;
   in: 'path' | 'query' | 'header' | 'cookie';
   required?: boolean;
+  style?: string;
   schema: JsonSchema;
 }
 
@@ -102,6 +103,7 @@ const pathIds: Record<string, () => Promise<Record<string, number>>> = {
   ingestRecord: async () => ({ id: world.source }),
   ingestRecords: async () => ({ id: world.source }),
   listRecords: async () => ({ id: world.source }),
+  listAllRecords: async () => ({}),
   getRecord: async () => ({ id: world.source, record_id: world.record }),
   deleteRecord: async () => ({ id: world.source, record_id: await create(`/feedback-sources/${world.source}/records`, { fields: [textField('To delete')] }) }),
 };
@@ -109,8 +111,15 @@ const pathIds: Record<string, () => Promise<Record<string, number>>> = {
 /** Parameters whose values name existing things, whatever their schema allows. */
 const references: Record<string, (operationId: string) => unknown> = {
   person_id: () => world.person,
+  source_id: () => world.source,
   cursor: (operationId) => world.cursors.get(operationId),
 };
+
+/**
+ * Parameters a cursor depends on: it is valid only with the order and field filters of the list that
+ * returned it (none, here), so a request with a cursor leaves them out.
+ */
+const cursorScope = new Set(['order', 'field']);
 
 /** Real-looking numbers that libphonenumber deems possible, one per country. */
 const PHONE_NUMBERS = Object.keys(examples).flatMap((country) => {
@@ -203,6 +212,9 @@ function drawRequest(key: string, operation: OperationObject, ids: Record<string
       const values = generate.generate(parameterObject(own)) as Record<string, unknown>;
       for (const parameter of own) {
         if (!(parameter.name in values)) continue;
+        // A deepObject's values follow operators no schema can tie to them (field[nps][lt] takes a number, date or date-time).
+        if (parameter.style === 'deepObject') continue;
+        if (cursorScope.has(parameter.name) && 'cursor' in values && references.cursor?.(operationId) !== undefined) continue;
         let value = values[parameter.name];
         if (parameter.name in references) value = references[parameter.name]?.(operationId);
         // Keys are unique per request, or a retry of another body would be a 409.
