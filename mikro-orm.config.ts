@@ -8,11 +8,12 @@ import { CompanySchema } from './src/people/company.entity.ts';
 import { PersonSchema } from './src/people/person.entity.ts';
 import { FeedbackRecordSchema } from './src/records/record.entity.ts';
 import { FeedbackSourceSchema } from './src/sources/source.entity.ts';
+import { WebhookDeliverySchema, WebhookEndpointSchema, WebhookEventSchema } from './src/webhooks/webhook.entity.ts';
 
 /** Shared by the server, the keys CLI, the tests and the MikroORM CLI (`--config ./mikro-orm.config.ts`). */
 export default defineConfig({
   clientUrl: process.env.DATABASE_URL,
-  entities: [OrganizationSchema, ApiKeySchema, FeedbackSourceSchema, CompanySchema, PersonSchema, FeedbackRecordSchema, IdempotencyKeySchema],
+  entities: [OrganizationSchema, ApiKeySchema, FeedbackSourceSchema, CompanySchema, PersonSchema, FeedbackRecordSchema, IdempotencyKeySchema, WebhookEndpointSchema, WebhookEventSchema, WebhookDeliverySchema],
   extensions: [Migrator],
   migrations: {
     path: './src/database/migrations',

@@ -6,6 +6,8 @@ import { registerPlayground } from './docs/playground.ts';
 import { registerPostmanRoute } from './docs/postman.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
 import { createEventBus } from './events/event-bus.ts';
+import { startWebhookWorker } from './webhooks/webhook-worker.ts';
+import { allowPrivateWebhookUrls } from './webhooks/webhook.rules.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
 import { admissionLimit, registerAdmission } from './http/admission.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
@@ -136,8 +138,13 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   });
 
   const stopPurging = schedulePurge(orm, app.log);
+  // Every server process delivers the webhook outbox; processes and instances share it row by row.
+  allowPrivateWebhookUrls(config.webhookAllowPrivateUrls);
+  const webhooks = startWebhookWorker({ orm, log: app.log, allowPrivateUrls: config.webhookAllowPrivateUrls });
+  for (const metric of webhooks.metrics) metrics.registry.registerMetric(metric);
   app.addHook('onClose', async () => {
     stopPurging();
+    await webhooks.stop();
     await limiter?.close();
     await tokens.close();
     await events.close();

@@ -45,6 +45,8 @@ const schema = z.object({
     .default('')
     .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.string().refine(isOrigin, 'must be * or a comma-separated list of http(s) origins'))),
+  // Development and tests only: webhooks to http:// and to loopback or private addresses.
+  WEBHOOK_ALLOW_PRIVATE_URLS: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((value) => value === 'true'),
 });
 
 export interface Config {
@@ -62,6 +64,8 @@ export interface Config {
   corsOrigins: string[];
   /** Server processes sharing the port (node:cluster); 1 runs the server in this process alone. */
   workers: number;
+  /** Webhook URLs may be http:// and reach loopback and private addresses (development only). */
+  webhookAllowPrivateUrls: boolean;
 }
 
 export class ConfigError extends Error {
@@ -94,5 +98,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: values.LOG_LEVEL,
     corsOrigins: values.CORS_ORIGINS,
     workers: values.WORKERS,
+    webhookAllowPrivateUrls: values.WEBHOOK_ALLOW_PRIVATE_URLS,
   };
 }

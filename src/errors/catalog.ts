@@ -150,6 +150,16 @@ export const errorCatalog = {
     message: 'The feedback record does not exist.',
     suggestion: 'List the records of the source with GET /v3/rest/feedback-sources/{id}/records.',
   },
+  WEBHOOK_ENDPOINT_NOT_FOUND: {
+    type: 'not_found_error',
+    message: 'The webhook endpoint does not exist.',
+    suggestion: 'List your webhook endpoints with GET /v3/rest/webhooks.',
+  },
+  WEBHOOK_EVENT_NOT_FOUND: {
+    type: 'not_found_error',
+    message: 'The webhook event does not exist.',
+    suggestion: 'List the events of an endpoint with GET /v3/rest/webhooks/{id}/events.',
+  },
   NODE_NOT_FOUND: {
     type: 'not_found_error',
     message: 'No object has this nodeId.',

@@ -1,4 +1,4 @@
-export const scopes = ['sources:read', 'sources:write', 'people:read', 'people:write', 'records:read', 'records:write'] as const;
+export const scopes = ['sources:read', 'sources:write', 'people:read', 'people:write', 'records:read', 'records:write', 'webhooks:read', 'webhooks:write'] as const;
 
 export type Scope = (typeof scopes)[number];
 

@@ -3,6 +3,9 @@ import type { RawBuilder } from 'kysely';
 import type { Keyset, Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
+import { restInstant } from '../webhooks/webhook.queries.ts';
+// Only a write that queued webhook messages wakes the delivery, so other writes cost no statement more.
+import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
 import type { RecordField } from './record-fields.ts';
 import { compileCondition, type RecordCondition } from './record-filter.ts';
@@ -302,7 +305,7 @@ export async function insertRecords(
   const personIds = [...new Set(drafts.flatMap((draft) => (draft.personId === null ? [] : [draft.personId])))];
   const rows = await query(
     em,
-    sql<{ source_exists: boolean; id: string; person_known: boolean; created_at: string | null; existing_id: string | null }>`
+    sql<{ source_exists: boolean; queued: boolean; id: string; person_known: boolean; created_at: string | null; existing_id: string | null }>`
       with "source" as (
         select "id" from "feedback_source" where "id" = ${sourceId} and "organization_id" = ${organizationId}
       ), "person" as (
@@ -319,14 +322,26 @@ export async function insertRecords(
         from "input" i cross join "source" s where i."person_known" order by i."ord"
         on conflict ("organization_id", "source_id", "external_id") do nothing
         returning "id", "created_at"
+      ), "outbox" as (
+        -- Webhook events commit with the records they describe: a message per record and endpoint that wants it.
+        insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+        select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", 'feedback_record.created',
+          jsonb_build_object('id', n."id", 'source_id', ${sourceId}::bigint, 'person_id', i."person_id", 'external_id', i."external_id",
+            'display_ts', ${restInstant(sql`i."display_ts"`)}, 'fields', i."fields", 'created_at', ${restInstant(sql`n."created_at"`)}),
+          n."created_at", n."created_at", 'pending', 0
+        from "inserted" n join "input" i on i."id" = n."id"
+          join "webhook_endpoint" w on w."organization_id" = ${organizationId} and w."enabled" and 'feedback_record.created' = any(w."event_types")
+            and (w."source_ids" is null or ${sourceId}::bigint = any(w."source_ids"))
+        returning 1
       )
-      select exists (select 1 from "source") as "source_exists", i."id", i."person_known", n."created_at",
+      select exists (select 1 from "source") as "source_exists", exists (select 1 from "outbox") as "queued", i."id", i."person_known", n."created_at",
         (select e."id" from "feedback_record" e
           where n."id" is null and e."organization_id" = ${organizationId} and e."source_id" = ${sourceId} and e."external_id" = i."external_id") as "existing_id"
       from "input" i left join "inserted" n on n."id" = i."id"
       order by i."ord"`,
   );
   const sourceExists = rows[0]?.source_exists ?? false;
+  if (rows[0]?.queued) wakeWebhookWorkers();
   return {
     sourceExists,
     drafts: rows.map((row, index) => {
@@ -365,13 +380,21 @@ export async function findRecordIdsByExternalIds(em: EntityManager, organization
 export async function deleteRecordById(em: EntityManager, organizationId: number, id: number, sourceId: number | null): Promise<{ deletedFrom: number | null; sourceExists: boolean }> {
   const [row] = await query(
     em,
-    sql<{ deleted_from: string | null; source_exists: boolean }>`with "deleted" as (
+    sql<{ deleted_from: string | null; source_exists: boolean; queued: boolean }>`with "deleted" as (
         delete from "feedback_record" where "id" = ${id} and "organization_id" = ${organizationId} ${sourceId === null ? sql`` : sql`and "source_id" = ${sourceId}`}
-        returning "source_id"
+        returning "id", "source_id"
+      ), "outbox" as (
+        insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+        select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", 'feedback_record.deleted',
+          jsonb_build_object('id', d."id", 'source_id', d."source_id"), now(), now(), 'pending', 0
+        from "deleted" d join "webhook_endpoint" w on w."organization_id" = ${organizationId} and w."enabled" and 'feedback_record.deleted' = any(w."event_types")
+          and (w."source_ids" is null or d."source_id" = any(w."source_ids"))
+        returning 1
       )
-      select (select "source_id" from "deleted") as "deleted_from",
+      select (select "source_id" from "deleted") as "deleted_from", exists (select 1 from "outbox") as "queued",
         ${sourceId === null ? sql`true` : sql`exists (select 1 from "feedback_source" where "id" = ${sourceId} and "organization_id" = ${organizationId})`} as "source_exists"`,
   );
   const deletedFrom = row?.deleted_from ?? null;
+  if (row?.queued) wakeWebhookWorkers();
   return { deletedFrom: deletedFrom === null ? null : Number(deletedFrom), sourceExists: row?.source_exists ?? false };
 }

@@ -52,6 +52,7 @@ const TAGS: Readonly<Record<string, string>> = {
   'Feedback sources': 'Where feedback comes from: a survey, a ticketing system, a chat channel.',
   People: 'Who gave feedback, with their company; upserted by external_id or email.',
   'Feedback records': 'One piece of feedback each: a list of typed fields, ingested into a source.',
+  Webhooks: 'Where the organization\'s events are delivered (signed, at least once), and what became of each delivery.',
   Meta: 'This document and the health probes; they need no token.',
 };
 

@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // SPEC §2: `npm run keys -- create|list|revoke`, run here as the real program against the test server's database.
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const allScopes = ['sources:read', 'sources:write', 'people:read', 'people:write', 'records:read', 'records:write'];
+const allScopes = ['sources:read', 'sources:write', 'people:read', 'people:write', 'records:read', 'records:write', 'webhooks:read', 'webhooks:write'];
 const DAY_MS = 86_400_000;
 
 interface Run {

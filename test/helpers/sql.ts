@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { MikroORM } from '../../src/database/orm.ts';
 
 /** The tables that hold an organization's data (SPEC §10: every one carries organization_id). */
-export const TENANT_TABLES = ['feedback_source', 'person', 'company', 'feedback_record', 'idempotency_key', 'api_key'] as const;
+export const TENANT_TABLES = ['feedback_source', 'person', 'company', 'feedback_record', 'idempotency_key', 'api_key', 'webhook_endpoint', 'webhook_event', 'webhook_delivery'] as const;
 
 /** Runs SQL (`?` placeholders) on the server's own database, outside any request. */
 export async function rows<Row = Record<string, unknown>>(orm: MikroORM, text: string, params: unknown[] = []): Promise<Row[]> {

@@ -17,12 +17,12 @@ const ORGANIZATION = 'Sweep Corp';
 let server: TestServer;
 let admin: RestClient;
 let organizationId: string;
-const world = { source: 0, person: 0, record: 0, email: 'swept.person@example.com' };
+const world = { source: 0, person: 0, record: 0, email: 'swept.person@example.com', webhook: 0, webhookEvent: '' };
 let counter = 0;
 
 /** One request to a route: its path parameters, query and JSON body. */
 interface Call {
-  params?: Record<string, number>;
+  params?: Record<string, number | string>;
   query?: Record<string, string>;
   json?: unknown;
 }
@@ -52,7 +52,24 @@ const requests: Record<string, (use: 'refused' | 'accepted') => Promise<Call>> =
   deleteRecord: async (use) => ({
     params: { id: world.source, record_id: use === 'accepted' ? (await admin.ingest(world.source, textRecord('To delete'))).id : world.record },
   }),
+  // Endpoints here only hear of disabled endpoints, which never happens in this file: nothing is delivered.
+  createWebhookEndpoint: async () => ({ json: { url: SWEPT_WEBHOOK_URL, event_types: ['webhook_endpoint.disabled'] } }),
+  listWebhookEndpoints: async () => ({ query: { limit: '5' } }),
+  getWebhookEndpoint: async () => ({ params: { id: world.webhook } }),
+  updateWebhookEndpoint: async () => ({ params: { id: world.webhook }, json: { event_types: ['webhook_endpoint.disabled'], enabled: false } }),
+  deleteWebhookEndpoint: async (use) => ({ params: { id: use === 'accepted' ? await newWebhook() : world.webhook } }),
+  rotateWebhookEndpointSecret: async () => ({ params: { id: world.webhook } }),
+  listWebhookEvents: async () => ({ params: { id: world.webhook } }),
+  replayWebhookEvent: async () => ({ params: { id: world.webhook, event_id: world.webhookEvent } }),
 };
+
+const SWEPT_WEBHOOK_URL = 'https://93.184.215.14/swept';
+
+async function newWebhook(): Promise<number> {
+  const reply = await admin.post<{ id: number }>('/webhooks', { url: SWEPT_WEBHOOK_URL, event_types: ['webhook_endpoint.disabled'] });
+  expect(reply.status, reply.text).toBe(201);
+  return reply.body.id;
+}
 
 async function call(route: RestRoute, use: 'refused' | 'accepted', token: string | null): Promise<HttpReply> {
   const request = requests[route.operationId];
@@ -91,6 +108,16 @@ beforeAll(async () => {
   world.source = (await admin.createSource({ name: 'Guarded source' })).id;
   world.person = (await admin.upsertPerson({ email: world.email, first_name: 'Guarded' })).id;
   world.record = (await admin.ingest(world.source, textRecord('Guarded record', { person_id: world.person }))).id;
+  world.webhook = await newWebhook();
+  // An event to replay, as the outbox holds them; its endpoint is disabled, so nothing delivers it.
+  world.webhookEvent = 'msg_5a0c1f2e3d4b5a69788796a5b4c3d2e1';
+  await rows(server.orm, `update "webhook_endpoint" set "enabled" = false where "id" = ?`, [world.webhook]);
+  await rows(
+    server.orm,
+    `insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+      values (?, ?, ?, 'webhook_endpoint.disabled', '{}', now(), null, 'delivered', 1)`,
+    [world.webhookEvent, organizationId, world.webhook],
+  );
 });
 
 afterAll(() => server.close());

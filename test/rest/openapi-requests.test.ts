@@ -63,7 +63,14 @@ const generate = createGeneratorSync({
   refResolver: (ref) => pointer(ref),
 });
 let counter = 0;
-const world = { source: 0, person: 0, record: 0, cursors: new Map<string, string>() };
+const world = { source: 0, person: 0, record: 0, webhook: 0, webhookEvent: '', cursors: new Map<string, string>() };
+
+/**
+ * A public address as a literal (a drawn URL would name hosts that do not resolve): the document
+ * cannot say that a URL must resolve to a public address. Its endpoints only hear of disabled
+ * endpoints, so nothing is delivered.
+ */
+const WEBHOOK_URL = 'https://93.184.215.14/hooks';
 
 /** The node of the document a local `$ref` names. */
 function pointer(ref: string): JsonSchema {
@@ -94,7 +101,7 @@ function withSuffix(text: string, suffix: string, max: number): string {
 }
 
 /** Path ids must exist; a delete gets a fresh resource every time. */
-const pathIds: Record<string, () => Promise<Record<string, number>>> = {
+const pathIds: Record<string, () => Promise<Record<string, number | string>>> = {
   getFeedbackSource: async () => ({ id: world.source }),
   updateFeedbackSource: async () => ({ id: world.source }),
   deleteFeedbackSource: async () => ({ id: await create('/feedback-sources', { name: `To delete ${++counter}` }) }),
@@ -102,6 +109,12 @@ const pathIds: Record<string, () => Promise<Record<string, number>>> = {
   deletePerson: async () => ({ id: await create('/people', { email: `to.delete.${++counter}@example.com` }, 'PUT') }),
   ingestRecord: async () => ({ id: world.source }),
   ingestRecords: async () => ({ id: world.source }),
+  getWebhookEndpoint: async () => ({ id: world.webhook }),
+  updateWebhookEndpoint: async () => ({ id: world.webhook }),
+  deleteWebhookEndpoint: async () => ({ id: await create('/webhooks', { url: WEBHOOK_URL, event_types: ['webhook_endpoint.disabled'] }) }),
+  rotateWebhookEndpointSecret: async () => ({ id: world.webhook }),
+  listWebhookEvents: async () => ({ id: world.webhook }),
+  replayWebhookEvent: async () => ({ id: world.webhook, event_id: world.webhookEvent }),
   listRecords: async () => ({ id: world.source }),
   listAllRecords: async () => ({}),
   getRecord: async () => ({ id: world.source, record_id: world.record }),
@@ -150,6 +163,16 @@ const bodyAdjustments: Record<string, (body: Body, n: number) => void> = {
       seen.add(field.name);
     }
   },
+  createWebhookEndpoint: (body) => {
+    body.url = WEBHOOK_URL;
+    body.event_types = ['webhook_endpoint.disabled'];
+    if (Array.isArray(body.source_ids)) body.source_ids = [world.source];
+  },
+  updateWebhookEndpoint: (body) => {
+    if ('url' in body) body.url = WEBHOOK_URL;
+    if ('event_types' in body) body.event_types = ['webhook_endpoint.disabled'];
+    if (Array.isArray(body.source_ids)) body.source_ids = [world.source];
+  },
   // The generator stops short of a batch's record fields (they nest past its depth), so each record is
   // drawn on its own from the single-record schema and adjusted as one; a few records keep the body
   // under its byte limit.
@@ -191,7 +214,7 @@ function parameterObject(parameters: Parameter[]): JsonSchema {
 }
 
 /** Draws until the request conforms to the document and the limits it cannot state; a draw that never does fails the test. */
-function drawRequest(key: string, operation: OperationObject, ids: Record<string, number>): Request {
+function drawRequest(key: string, operation: OperationObject, ids: Record<string, number | string>): Request {
   const [method = '', template = ''] = key.split(' ');
   const operationId = operation.operationId ?? key;
   const parameters = parametersOf(operation);
@@ -290,6 +313,15 @@ beforeAll(async () => {
   await create('/people', { external_id: 'generated-second' }, 'PUT');
   world.record = await create(`/feedback-sources/${world.source}/records`, { person_id: world.person, fields: [textField('First')] });
   await create(`/feedback-sources/${world.source}/records`, { fields: [textField('Second')] });
+  world.webhook = await create('/webhooks', { url: WEBHOOK_URL, event_types: ['webhook_endpoint.disabled'] });
+  world.webhookEvent = `msg_${'0'.repeat(31)}1`;
+  await server.orm.em
+    .getConnection()
+    .execute(
+      `insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+        select ?, "organization_id", "id", 'webhook_endpoint.disabled', '{}', now(), null, 'delivered', 1 from "webhook_endpoint" where "id" = ?`,
+      [world.webhookEvent, world.webhook],
+    );
   // A cursor is valid only as a list returned it: the next_cursor of each list's first page of one.
   for (const [key, operation] of operationsOf(doc)) {
     if (!parametersOf(operation).some((parameter) => parameter.name === 'cursor')) continue;

@@ -30,6 +30,11 @@ const SPEC_ROUTES = [
   'GET /v3/rest/records',
   // SPEC §12
   'POST /v3/rest/feedback-sources/{id}/records/batch',
+  'POST /v3/rest/webhooks',
+  'GET /v3/rest/webhooks',
+  'GET /v3/rest/webhooks/{id}',
+  'PATCH /v3/rest/webhooks/{id}',
+  'DELETE /v3/rest/webhooks/{id}',
 ];
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -91,6 +96,23 @@ async function createdId(path: string, body: unknown, method = 'POST'): Promise<
 }
 
 const sourcePath = (id: number | string) => `${REST_PREFIX}/feedback-sources/${id}`;
+/** A public address as a literal: no DNS needed, and endpoints here only hear of disabled endpoints, so nothing is ever delivered. */
+const WEBHOOK_URL = 'https://93.184.215.14/hooks';
+const webhookId = () => createdId('/webhooks', { url: WEBHOOK_URL, event_types: ['webhook_endpoint.disabled'] });
+
+/** A paused endpoint with one delivered event, as the outbox holds them. */
+async function webhookEvent(): Promise<{ id: number; eventId: string }> {
+  const id = await webhookId();
+  const eventId = `msg_${String(id).padStart(32, '0')}`;
+  const connection = server.orm.em.getConnection();
+  await connection.execute('update "webhook_endpoint" set "enabled" = false where "id" = ?', [id]);
+  await connection.execute(
+    `insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+      select ?, "organization_id", "id", 'webhook_endpoint.disabled', '{}', now(), null, 'delivered', 1 from "webhook_endpoint" where "id" = ?`,
+    [eventId, id],
+  );
+  return { id, eventId };
+}
 const recordsPath = (id: number | string) => `${REST_PREFIX}/feedback-sources/${id}/records`;
 const textField = (value: string) => ({ category: 'content', type: 'string', name: 'text', value });
 const unauthenticated = (method: string, path: string): Exchange => ({ what: 'no token', status: 401, method, path, token: null });
@@ -280,6 +302,94 @@ const cases: Record<string, () => Promise<Exchange[]>> = {
       unauthenticated('POST', path),
       { what: 'a token without records:write', status: 403, method: 'POST', path, token: sourcesOnly, body: { records: [{ fields: [textField('x')] }] } },
       reusedKey('POST', path, { records: [{ fields: [textField('Reused key')] }] }),
+    ];
+  },
+  'POST /v3/rest/webhooks': async () => {
+    const path = `${REST_PREFIX}/webhooks`;
+    return [
+      { what: 'an endpoint for every source', status: 201, method: 'POST', path, body: { url: WEBHOOK_URL, event_types: ['feedback_record.created', 'feedback_record.deleted'] } },
+      { what: 'a loopback URL', status: 400, method: 'POST', path, body: { url: 'https://127.0.0.1/hooks', event_types: ['feedback_record.created'] } },
+      { what: 'an unknown event type', status: 400, method: 'POST', path, body: { url: WEBHOOK_URL, event_types: ['record.exploded'] } },
+      { what: 'an unknown source', status: 404, method: 'POST', path, body: { url: WEBHOOK_URL, event_types: ['feedback_record.created'], source_ids: [987654] } },
+      unauthenticated('POST', path),
+      { what: 'a token without webhooks:write', status: 403, method: 'POST', path, token: peopleOnly, body: { url: WEBHOOK_URL, event_types: ['feedback_record.created'] } },
+      reusedKey('POST', path, { url: WEBHOOK_URL, event_types: ['feedback_record.deleted'] }),
+    ];
+  },
+  'GET /v3/rest/webhooks': async () => {
+    const path = `${REST_PREFIX}/webhooks`;
+    await webhookId();
+    return [
+      { what: 'the first page', status: 200, method: 'GET', path },
+      { what: 'limit=0', status: 400, method: 'GET', path, query: { limit: '0' } },
+      unauthenticated('GET', path),
+      { what: 'a token without webhooks:read', status: 403, method: 'GET', path, token: peopleOnly },
+    ];
+  },
+  'GET /v3/rest/webhooks/{id}': async () => {
+    const id = await webhookId();
+    return [
+      { what: 'an endpoint', status: 200, method: 'GET', path: `${REST_PREFIX}/webhooks/${id}` },
+      { what: 'the id abc', status: 400, method: 'GET', path: `${REST_PREFIX}/webhooks/abc` },
+      { what: 'an unknown id', status: 404, method: 'GET', path: `${REST_PREFIX}/webhooks/987654` },
+      unauthenticated('GET', `${REST_PREFIX}/webhooks/${id}`),
+      { what: 'a token without webhooks:read', status: 403, method: 'GET', path: `${REST_PREFIX}/webhooks/${id}`, token: peopleOnly },
+    ];
+  },
+  'PATCH /v3/rest/webhooks/{id}': async () => {
+    const id = await webhookId();
+    const path = `${REST_PREFIX}/webhooks/${id}`;
+    return [
+      { what: 'paused', status: 200, method: 'PATCH', path, body: { enabled: false, event_types: ['feedback_record.deleted'] } },
+      { what: 'a private URL', status: 400, method: 'PATCH', path, body: { url: 'https://10.0.0.1/hooks' } },
+      { what: 'an unknown id', status: 404, method: 'PATCH', path: `${REST_PREFIX}/webhooks/987654`, body: { enabled: false } },
+      unauthenticated('PATCH', path),
+      { what: 'a token without webhooks:write', status: 403, method: 'PATCH', path, token: peopleOnly, body: { enabled: false } },
+      reusedKey('PATCH', path, { enabled: true }),
+    ];
+  },
+  'DELETE /v3/rest/webhooks/{id}': async () => {
+    const id = await webhookId();
+    const path = `${REST_PREFIX}/webhooks/${id}`;
+    return [
+      reusedKey('DELETE', path),
+      { what: 'an endpoint', status: 200, method: 'DELETE', path },
+      { what: 'a deleted endpoint', status: 404, method: 'DELETE', path },
+      unauthenticated('DELETE', path),
+      { what: 'a token without webhooks:write', status: 403, method: 'DELETE', path: `${REST_PREFIX}/webhooks/987654`, token: peopleOnly },
+    ];
+  },
+  'POST /v3/rest/webhooks/{id}/rotate-secret': async () => {
+    const id = await webhookId();
+    const path = `${REST_PREFIX}/webhooks/${id}/rotate-secret`;
+    return [
+      { what: 'an endpoint', status: 200, method: 'POST', path },
+      { what: 'an unknown id', status: 404, method: 'POST', path: `${REST_PREFIX}/webhooks/987654/rotate-secret` },
+      unauthenticated('POST', path),
+      { what: 'a token without webhooks:write', status: 403, method: 'POST', path, token: peopleOnly },
+      reusedKey('POST', path),
+    ];
+  },
+  'GET /v3/rest/webhooks/{id}/events': async () => {
+    const { id } = await webhookEvent();
+    const path = `${REST_PREFIX}/webhooks/${id}/events`;
+    return [
+      { what: 'an endpoint\'s events', status: 200, method: 'GET', path },
+      { what: 'an unknown endpoint', status: 404, method: 'GET', path: `${REST_PREFIX}/webhooks/987654/events` },
+      { what: 'a cursor it never gave', status: 400, method: 'GET', path, query: { cursor: 'garbage' } },
+      unauthenticated('GET', path),
+      { what: 'a token without webhooks:read', status: 403, method: 'GET', path, token: peopleOnly },
+    ];
+  },
+  'POST /v3/rest/webhooks/{id}/events/{event_id}/replay': async () => {
+    const { id, eventId } = await webhookEvent();
+    const path = `${REST_PREFIX}/webhooks/${id}/events/${eventId}/replay`;
+    return [
+      { what: 'a delivered event', status: 200, method: 'POST', path },
+      { what: 'an unknown event', status: 404, method: 'POST', path: `${REST_PREFIX}/webhooks/${id}/events/msg_00000000000000000000000000000000/replay` },
+      unauthenticated('POST', path),
+      { what: 'a token without webhooks:write', status: 403, method: 'POST', path, token: peopleOnly },
+      reusedKey('POST', path),
     ];
   },
   'GET /v3/rest/feedback-sources/{id}/records': async () => {

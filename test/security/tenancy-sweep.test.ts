@@ -35,11 +35,11 @@ const A_KEYS = {
   graphql: { sourceName: 'NPS Survey', email: 'grace@initech.example', externalId: 'crm-0002', domain: 'initech.example' },
 };
 
-type Owner = 'source' | 'person' | 'record';
+type Owner = 'source' | 'person' | 'record' | 'webhook' | 'webhookEvent';
 
 /** What A owns (the source, person and record the probes aim at) and what B owns. */
-const a = { source: '', person: '', record: '' };
-const b = { source: '', person: '', record: '' };
+const a = { source: '', person: '', record: '', webhook: '', webhookEvent: '' };
+const b = { source: '', person: '', record: '', webhook: '', webhookEvent: '' };
 
 const subject = (text: string) => [{ category: 'content', type: 'string', name: 'subject', value: text }];
 
@@ -94,7 +94,7 @@ function expectNoMarker(answer: Answer): void {
 }
 
 async function idsOfB(owner: Owner | 'company'): Promise<string[]> {
-  const table = { source: 'feedback_source', person: 'person', record: 'feedback_record', company: 'company' }[owner];
+  const table = { source: 'feedback_source', person: 'person', record: 'feedback_record', company: 'company', webhook: 'webhook_endpoint', webhookEvent: 'webhook_event' }[owner];
   const found = await rows<{ id: string }>(server.orm, `select "id" from "${table}" where "organization_id" = ? order by "id"`, [orgB]);
   return found.map((row) => String(row.id));
 }
@@ -156,6 +156,11 @@ interface RestEntry {
 const sourceNotFound = (param: string) => ({ code: 'FEEDBACK_SOURCE_NOT_FOUND', param });
 const personNotFound = (param: string) => ({ code: 'PERSON_NOT_FOUND', param });
 const recordNotFound = (param: string) => ({ code: 'RECORD_NOT_FOUND', param });
+const webhookNotFound = (param: string) => ({ code: 'WEBHOOK_ENDPOINT_NOT_FOUND', param });
+const webhookEventNotFound = (param: string) => ({ code: 'WEBHOOK_EVENT_NOT_FOUND', param });
+/** A public address as a literal; these endpoints only hear of disabled endpoints, so nothing is delivered. */
+const WEBHOOK_URL = 'https://93.184.215.14/hooks';
+const WEBHOOK = { url: WEBHOOK_URL, event_types: ['webhook_endpoint.disabled'] };
 
 async function expectOnlyB(owner: Owner, ids: string[]): Promise<void> {
   const own = await idsOfB(owner);
@@ -226,6 +231,37 @@ const REST_SWEEP: Record<string, RestEntry> = {
         call: (id) => ({ path: `/feedback-sources/${b.source}/records`, body: { person_id: Number(id), fields: subject('Written by Globex') } }),
         expected: personNotFound('person_id'),
       },
+    ],
+  },
+  'POST /webhooks': {
+    probes: [],
+    withoutId: {
+      call: () => ({ path: '/webhooks', body: WEBHOOK }),
+      check: async (answer) => {
+        expect(answer.status).toBe(201);
+        await expectOnlyB('webhook', [String((answer.body as { id: number }).id)]);
+      },
+    },
+  },
+  'GET /webhooks': {
+    probes: [],
+    withoutId: {
+      call: () => ({ path: '/webhooks', query: { limit: '100' } }),
+      check: async (answer) => {
+        expect(answer.status).toBe(200);
+        await expectOnlyB('webhook', (answer.body as { data: { id: number }[] }).data.map((endpoint) => String(endpoint.id)));
+      },
+    },
+  },
+  'GET /webhooks/{id}': { probes: [{ arg: 'path.id', owner: 'webhook', call: (id) => ({ path: `/webhooks/${id}` }), expected: webhookNotFound('id') }] },
+  'PATCH /webhooks/{id}': { probes: [{ arg: 'path.id', owner: 'webhook', call: (id) => ({ path: `/webhooks/${id}`, body: { enabled: false } }), expected: webhookNotFound('id') }] },
+  'DELETE /webhooks/{id}': { probes: [{ arg: 'path.id', owner: 'webhook', call: (id) => ({ path: `/webhooks/${id}` }), expected: webhookNotFound('id') }] },
+  'POST /webhooks/{id}/rotate-secret': { probes: [{ arg: 'path.id', owner: 'webhook', call: (id) => ({ path: `/webhooks/${id}/rotate-secret` }), expected: webhookNotFound('id') }] },
+  'GET /webhooks/{id}/events': { probes: [{ arg: 'path.id', owner: 'webhook', call: (id) => ({ path: `/webhooks/${id}/events` }), expected: webhookNotFound('id') }] },
+  'POST /webhooks/{id}/events/{event_id}/replay': {
+    probes: [
+      { arg: 'path.id', owner: 'webhook', call: (id) => ({ path: `/webhooks/${id}/events/${b.webhookEvent}/replay` }), expected: webhookEventNotFound('event_id') },
+      { arg: 'path.event_id', owner: 'webhookEvent', call: (id) => ({ path: `/webhooks/${b.webhook}/events/${id}/replay` }), expected: webhookEventNotFound('event_id') },
     ],
   },
   'POST /feedback-sources/{id}/records/batch': {
@@ -434,6 +470,51 @@ const GRAPHQL_SWEEP: Record<string, GraphQLEntry> = {
       },
     ],
   },
+  'Query.webhookEndpoints': {
+    query: '{ webhookEndpoints(first: 100) { edges { node { id url } } } }',
+    probes: [],
+    withoutId: {
+      variables: () => ({}),
+      check: async (answer) => expect(nodeIds(dataOf(answer).webhookEndpoints)).toEqual((await idsOfB('webhook')).reverse()),
+    },
+  },
+  'Query.webhookEndpoint': {
+    query: 'query ($id: ID!) { webhookEndpoint(id: $id) { id url events { edges { node { id } } } } }',
+    probes: [{ arg: 'id', owner: 'webhook', variables: (id) => ({ id }), expected: missingField('webhookEndpoint', webhookNotFound('id')) }],
+  },
+  'Mutation.createWebhookEndpoint': {
+    query: `mutation ($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) { ${ERROR} ... on CreateWebhookEndpointSuccess { webhookEndpoint { id sourceIds } } } }`,
+    probes: [
+      {
+        arg: 'input.sourceIds',
+        owner: 'source',
+        variables: (id) => ({ input: { url: WEBHOOK_URL, eventTypes: ['feedback_record.created'], sourceIds: [id] } }),
+        expected: notFoundPayload('createWebhookEndpoint', sourceNotFound('sourceIds[0]')),
+      },
+    ],
+  },
+  'Mutation.updateWebhookEndpoint': {
+    query: `mutation ($id: ID!, $input: WebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) { ${ERROR} ... on UpdateWebhookEndpointSuccess { webhookEndpoint { id } } } }`,
+    probes: [
+      { arg: 'id', owner: 'webhook', variables: (id) => ({ id, input: { enabled: false } }), expected: notFoundPayload('updateWebhookEndpoint', webhookNotFound('id')) },
+      { arg: 'input.sourceIds', owner: 'source', variables: (id) => ({ id: b.webhook, input: { sourceIds: [id] } }), expected: notFoundPayload('updateWebhookEndpoint', sourceNotFound('sourceIds[0]')) },
+    ],
+  },
+  'Mutation.rotateWebhookEndpointSecret': {
+    query: `mutation ($id: ID!) { rotateWebhookEndpointSecret(id: $id) { ${ERROR} ... on RotateWebhookEndpointSecretSuccess { secret } } }`,
+    probes: [{ arg: 'id', owner: 'webhook', variables: (id) => ({ id }), expected: notFoundPayload('rotateWebhookEndpointSecret', webhookNotFound('id')) }],
+  },
+  'Mutation.deleteWebhookEndpoint': {
+    query: `mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) { ${ERROR} ... on DeleteWebhookEndpointSuccess { id } } }`,
+    probes: [{ arg: 'id', owner: 'webhook', variables: (id) => ({ id }), expected: notFoundPayload('deleteWebhookEndpoint', webhookNotFound('id')) }],
+  },
+  'Mutation.replayWebhookEvent': {
+    query: `mutation ($id: ID!, $endpointId: ID) { replayWebhookEvent(id: $id, endpointId: $endpointId) { ${ERROR} ... on ReplayWebhookEventSuccess { webhookEvent { id } } } }`,
+    probes: [
+      { arg: 'id', owner: 'webhookEvent', variables: (id) => ({ id }), expected: notFoundPayload('replayWebhookEvent', webhookEventNotFound('id')) },
+      { arg: 'endpointId', owner: 'webhook', variables: (id) => ({ id: b.webhookEvent, endpointId: id }), expected: notFoundPayload('replayWebhookEvent', webhookEventNotFound('id')) },
+    ],
+  },
   'Mutation.deleteRecord': {
     query: `mutation ($id: ID!, $sourceId: ID) { deleteRecord(id: $id, sourceId: $sourceId) { ${ERROR} ... on DeleteRecordSuccess { id } } }`,
     probes: [
@@ -479,6 +560,20 @@ async function setUp(): Promise<void> {
   b.source = String((await asB('POST', { path: '/feedback-sources', body: { name: 'Intercom Chats', type: 'chat' } })).id);
   b.person = String((await asB('PUT', { path: '/people', body: { email: 'bob@globex.example' } })).id);
   b.record = String((await asB('POST', { path: `/feedback-sources/${b.source}/records`, body: { person_id: Number(b.person), fields: subject('Love the new export') } })).id);
+  // Webhook endpoints, paused, each with a delivered event as the outbox holds them.
+  const withEvent = async (token: string, owner: typeof a) => {
+    owner.webhook = String(((await sendRest('POST', { path: '/webhooks', body: WEBHOOK }, token)).body as { id: number }).id);
+    owner.webhookEvent = `msg_${owner.webhook.padStart(32, '0')}`;
+    await rows(server.orm, 'update "webhook_endpoint" set "enabled" = false where "id" = ?', [owner.webhook]);
+    await rows(
+      server.orm,
+      `insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+        select ?, "organization_id", "id", 'webhook_endpoint.disabled', '{"marker": "${MARKER}"}', now(), null, 'delivered', 1 from "webhook_endpoint" where "id" = ?`,
+      [owner.webhookEvent, owner.webhook],
+    );
+  };
+  await withEvent(tokenA, a);
+  await withEvent(tokenB, b);
   snapshotBefore = await organizationSnapshot(server.orm, (await keyOf(server.orm, hashToken(tokenA))).organizationId);
 }
 
