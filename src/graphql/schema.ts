@@ -6,6 +6,7 @@ import '../organizations/viewer.graphql.ts';
 import '../sources/source.graphql.ts';
 import '../people/person.graphql.ts';
 import '../records/record.graphql.ts';
+import '../records/record-stats.graphql.ts';
 import '../webhooks/webhook.graphql.ts';
 
 export const schema = builder.toSchema();

@@ -181,7 +181,7 @@ const RecordFieldPredicate = builder.inputType('RecordFieldPredicate', {
   }),
 });
 
-const FeedbackRecordFilter = builder.inputRef<RecordFilterInput>('FeedbackRecordFilter').implement({
+export const FeedbackRecordFilter = builder.inputRef<RecordFilterInput>('FeedbackRecordFilter').implement({
   description: `Which records to list or count; every condition given must hold. At most ${MAX_FILTER_PREDICATES} predicates, nested at most ${MAX_FILTER_DEPTH} levels.`,
   fields: (t) => ({
     and: t.field({ type: [FeedbackRecordFilter], description: 'Every one of these filters holds.' }),

@@ -48,6 +48,7 @@ const requests: Record<string, (use: 'refused' | 'accepted') => Promise<Call>> =
   ingestRecords: async () => ({ params: { id: world.source }, json: { records: [textRecord(`Swept batch record ${++counter}`, { person_id: world.person })] } }),
   listRecords: async () => ({ params: { id: world.source }, query: { person_id: String(world.person) } }),
   listAllRecords: async () => ({ query: { 'field[nps][lt]': '7', include_total: 'true' } }),
+  getRecordStats: async () => ({ query: { period: 'week', time_zone: 'Europe/Berlin' } }),
   getRecord: async () => ({ params: { id: world.source, record_id: world.record } }),
   deleteRecord: async (use) => ({
     params: { id: world.source, record_id: use === 'accepted' ? (await admin.ingest(world.source, textRecord('To delete'))).id : world.record },

@@ -117,6 +117,7 @@ const pathIds: Record<string, () => Promise<Record<string, number | string>>> = 
   replayWebhookEvent: async () => ({ id: world.webhook, event_id: world.webhookEvent }),
   listRecords: async () => ({ id: world.source }),
   listAllRecords: async () => ({}),
+  getRecordStats: async () => ({}),
   getRecord: async () => ({ id: world.source, record_id: world.record }),
   deleteRecord: async () => ({ id: world.source, record_id: await create(`/feedback-sources/${world.source}/records`, { fields: [textField('To delete')] }) }),
 };

@@ -28,6 +28,7 @@ const SPEC_ROUTES = [
   'DELETE /v3/rest/feedback-sources/{id}/records/{record_id}',
   // SPEC §11
   'GET /v3/rest/records',
+  'GET /v3/rest/records/stats',
   // SPEC §12
   'POST /v3/rest/feedback-sources/{id}/records/batch',
   'POST /v3/rest/webhooks',
@@ -419,6 +420,18 @@ const cases: Record<string, () => Promise<Exchange[]>> = {
       { what: 'a bound that is no number, date or date-time', status: 400, method: 'GET', path, query: { 'field[nps][lt]': 'soon' } },
       { what: 'an unknown operator', status: 400, method: 'GET', path, query: { 'field[nps][near]': '7' } },
       { what: 'an unknown source', status: 404, method: 'GET', path, query: { source_id: '987654' } },
+      unauthenticated('GET', path),
+      { what: 'a token without records:read', status: 403, method: 'GET', path, token: sourcesOnly },
+    ];
+  },
+  'GET /v3/rest/records/stats': async () => {
+    const path = `${REST_PREFIX}/records/stats`;
+    return [
+      { what: 'one group of every record', status: 200, method: 'GET', path },
+      { what: 'grouped by week and source with a value field', status: 200, method: 'GET', path, query: { period: 'week', group_by: 'source', value_field: 'nps', time_zone: 'Europe/Berlin', 'field[nps][gte]': '0' } },
+      { what: 'grouped by a field\'s value', status: 200, method: 'GET', path, query: { group_by: 'company,person', group_field: 'plan' } },
+      { what: 'an unknown time zone', status: 400, method: 'GET', path, query: { time_zone: 'Mars/Base' } },
+      { what: 'an unknown grouping', status: 400, method: 'GET', path, query: { group_by: 'week' } },
       unauthenticated('GET', path),
       { what: 'a token without records:read', status: 403, method: 'GET', path, token: sourcesOnly },
     ];

@@ -130,3 +130,56 @@ describe('GET /v3/rest/feedback-sources/{id}/records', () => {
     expectErrorEnvelope(reply, { type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'id' });
   });
 });
+
+describe('GET /v3/rest/records/stats', () => {
+  it('counts the records tagged export per week in a time zone, each key holding what was grouped by', async () => {
+    const reply = await api.get('/records/stats', { query: { period: 'week', time_zone: 'Europe/Berlin', 'field[tags][contains]': '["export"]' } });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.body).toEqual({
+      truncated: false,
+      groups: [{ key: { period: '2026-11-09', period_start: '2026-11-08T23:00:00.000Z' }, count: 1, min: null, max: null, avg: null, sum: null }],
+    });
+  });
+
+  it('answers min, max, avg and sum of value_field per source, within since and until', async () => {
+    const reply = await api.get('/records/stats', { query: { group_by: 'source', value_field: 'nps', since: '2026-11-01T00:00:00Z', until: '2026-12-01T00:00:00Z' } });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.body).toEqual({
+      truncated: false,
+      groups: [
+        { key: { source_id: sources.support }, count: 2, min: 6, max: 6, avg: 6, sum: 6 },
+        { key: { source_id: sources.survey }, count: 2, min: 3, max: 10, avg: 6.5, sum: 13 },
+      ],
+    });
+  });
+
+  it('groups by a field\'s value with group_field, and counts only the organization\'s records', async () => {
+    const reply = await api.get('/records/stats', { query: { group_field: 'plan' } });
+    expect(reply.body).toEqual({
+      truncated: false,
+      groups: [
+        { key: { field_value: 'enterprise' }, count: 2, min: null, max: null, avg: null, sum: null },
+        { key: { field_value: null }, count: 2, min: null, max: null, avg: null, sum: null },
+      ],
+    });
+    const theirs = await other.get('/records/stats', { query: { 'field[tags][contains]': '["export"]' } });
+    expect(theirs.body).toEqual({ truncated: false, groups: [{ key: {}, count: 1, min: null, max: null, avg: null, sum: null }] });
+  });
+
+  it('answers VALIDATION_FAILED naming group_by, period, time_zone and a field predicate', async () => {
+    const reply = await api.get('/records/stats', { query: { group_by: 'source,week', period: 'fortnight', time_zone: 'Mars/Base', 'field[nps][gt]': '{}' } });
+    expectErrorEnvelope(reply, {
+      type: 'validation_error',
+      code: 'VALIDATION_FAILED',
+      param: null,
+      errors: [
+        { param: 'group_by', code: 'INVALID_FIELD_VALUE' },
+        { param: 'period', code: 'INVALID_FIELD_VALUE' },
+        { param: 'time_zone', code: 'INVALID_FIELD_VALUE' },
+        { param: 'field[nps][gt]', code: 'INVALID_FIELD_VALUE' },
+      ],
+    });
+    const zone = await api.get('/records/stats', { query: { time_zone: 'Mars/Base' } });
+    expectErrorEnvelope(zone, { type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'time_zone', message: 'Mars/Base' });
+  });
+});
