@@ -194,7 +194,7 @@ PAYLOADS.forEach(([what, payload], index) => {
     it('adds exactly the source, person, company and record each organization wrote, and no other row', async () => {
       const after = await rowCounts(server.orm);
       const delta = Object.fromEntries(Object.entries(after).map(([table, count]) => [table, count - (countsBefore[table] ?? 0)]));
-      expect(delta).toEqual({ feedback_source: 2, person: 2, company: 2, feedback_record: 2, idempotency_key: 0, api_key: 0, organization: 0 });
+      expect(delta).toEqual({ feedback_source: 2, person: 2, company: 2, feedback_record: 2, idempotency_key: 0, api_key: 0, webhook_endpoint: 0, webhook_event: 0, webhook_delivery: 0, organization: 0 });
     });
   });
 });
