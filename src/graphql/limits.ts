@@ -1,7 +1,7 @@
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema, Kind, type SelectionSetNode } from 'graphql';
 import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError } from '../errors/api-error.ts';
@@ -15,11 +15,40 @@ export const QUERY_LIMITS = { tokens: 2000, depth: 12, aliases: 20, cost: 20_000
  * Each field costs 1; a connection costs its page size times what each node asks for, and nodes(nodeIds)
  * the number of its ids times what each asks for, so nesting lists multiplies, as the database work does.
  */
-function connectionAwareCost({ args, childComplexity, field }: ComplexityEstimatorArgs): number {
+function connectionAwareCost({ args, childComplexity, field, node }: ComplexityEstimatorArgs): number {
   if (Array.isArray(args.nodeIds)) return 1 + args.nodeIds.length * childComplexity;
+  // A count is one statement per connection, whatever the page size: it is added here, not per node.
+  if (field.name === 'totalCount') return 0;
   const isConnection = String(field.type).replace(/!$/, '').endsWith('Connection');
   const pageSize = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
-  return 1 + (isConnection ? pageSize * childComplexity : childComplexity);
+  const scans = predicatesOf(args.filter) * SCAN_COSTS.predicate + (field.name === 'recordStats' ? SCAN_COSTS.statistics : 0);
+  const counted = isConnection && selectsTotalCount(node.selectionSet) ? SCAN_COSTS.totalCount : 0;
+  return 1 + scans + counted + (isConnection ? pageSize * childComplexity : childComplexity);
+}
+
+/**
+ * What reading more than a page costs: each predicate of a filter (it is checked on every row it
+ * reads), a connection's totalCount (it reads every row the filter matches) and statistics.
+ */
+export const SCAN_COSTS = { predicate: 20, totalCount: 500, statistics: 2_000 } as const;
+
+/** How many predicates a records filter holds, through and, or and not. */
+function predicatesOf(filter: unknown): number {
+  if (typeof filter !== 'object' || filter === null) return 0;
+  let count = 0;
+  for (const [key, value] of Object.entries(filter)) {
+    if (key === 'and' || key === 'or') count += Array.isArray(value) ? value.reduce<number>((sum, item) => sum + predicatesOf(item), 0) : 0;
+    else if (key === 'not') count += predicatesOf(value);
+    else if (key === 'fields') count += Array.isArray(value) ? value.length : 0;
+    else if (value !== null && value !== undefined) count += 1;
+  }
+  return count;
+}
+
+function selectsTotalCount(selectionSet: SelectionSetNode | undefined): boolean {
+  return (selectionSet?.selections ?? []).some((selection) =>
+    selection.kind === Kind.FIELD ? selection.name.value === 'totalCount' : selection.kind === Kind.INLINE_FRAGMENT && selectsTotalCount(selection.selectionSet),
+  );
 }
 
 /** The request-level error of SPEC §9 for an abusive query: 400, QUERY_TOO_COMPLEX, the envelope's fields. */

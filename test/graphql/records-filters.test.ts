@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUERY_LIMITS } from '../../src/graphql/limits.ts';
 import { expectGraphQLErrorEnvelope, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
@@ -241,5 +242,25 @@ describe('counting records', () => {
   it('counts only the organization\'s own records', async () => {
     const reply = await server.graphql<{ records: Page }>(COUNTED, { filter: { fields: [{ name: 'tags', contains: ['export'] }] } }, token);
     expect(reply.body.data?.records.totalCount).toBe(1);
+  });
+});
+
+describe('the query cost of filters, counts and statistics', () => {
+  const filter = { fields: Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, exists: true })) };
+  const aliased = (count: number, selection: string) => `query ($filter: FeedbackRecordFilter) { ${Array.from({ length: count }, (_, i) => `a${i}: ${selection}`).join(' ')} }`;
+
+  it('refuses twenty counted lists filtered by fifty predicates each, and accepts them unfiltered and uncounted', async () => {
+    const heavy = await server.graphql(aliased(20, 'records(first: 1, filter: $filter) { totalCount edges { node { id } } }'), { filter }, token);
+    expectGraphQLErrorEnvelope(heavy, { type: 'validation_error', code: 'QUERY_TOO_COMPLEX', param: null, message: `over the limit of ${QUERY_LIMITS.cost}` });
+    const light = await server.graphql(aliased(20, 'records(first: 1, filter: $filter) { edges { node { id } } }'), { filter: null }, token);
+    expect(light.body.errors, light.text).toBeUndefined();
+  });
+
+  it('counts each recordStats in the cost: nine are answered, eleven refused', async () => {
+    const stats = 'recordStats(groupBy: [SOURCE], filter: $filter) { groups { count } }';
+    const nine = await server.graphql(aliased(9, stats), {}, token);
+    expect(nine.body.errors, nine.text).toBeUndefined();
+    const eleven = await server.graphql(aliased(11, stats), {}, token);
+    expectGraphQLErrorEnvelope(eleven, { type: 'validation_error', code: 'QUERY_TOO_COMPLEX', param: null, message: `over the limit of ${QUERY_LIMITS.cost}` });
   });
 });

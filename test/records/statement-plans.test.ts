@@ -367,6 +367,20 @@ describe('filtering, ordering and counting', () => {
     expect(indexes.some((index) => index.includes(': feedback_record_fields_index (')), indexes.join('\n')).toBe(true);
   });
 
+  it('answers statistics grouped by week and source, with a numeric field, over a month through indexes only', async () => {
+    const { result, statements } = await capture(() =>
+      server.graphql<{ recordStats: { groups: { count: number }[] } }>(
+        `query ($filter: FeedbackRecordFilter) { recordStats(filter: $filter, groupBy: [WEEK, SOURCE], field: "nps", timeZone: "Europe/Berlin") { groups { key { period sourceId } count avg } } }`,
+        { filter: { displayTs: december, fields: [{ name: 'plan', eq: 'enterprise' }] } },
+        token,
+      ),
+    );
+    expect(result.body.errors, result.text).toBeUndefined();
+    expect(result.body.data?.recordStats.groups.length).toBeGreaterThan(SOURCES);
+    expect(afterAuthentication(statements)).toHaveLength(1);
+    await expectIndexedPlans(statements);
+  });
+
   it('reads pages ordered by a field and by createdAt through indexes only', async () => {
     for (const orderBy of [[{ field: 'FIELD', fieldName: 'nps', direction: 'ASC' }], [{ field: 'CREATED_AT', direction: 'ASC' }]]) {
       const filter = { sourceId: { eq: busySource() }, displayTs: december };
