@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RestClient } from '../helpers/http.ts';
+import { RestClient, send } from '../helpers/http.ts';
 import { type RestRecord, type RestSource, textRecord } from '../helpers/resources.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RFC3339_UTC } from '../helpers/spec.ts';
@@ -119,6 +119,25 @@ describe('a record ingested over REST', () => {
     expect((await api.delete(`/feedback-sources/${source.id}/records/${ids[0]}`)).status).toBe(200);
     await waitUntil(async () => hooks.ofType('feedback_record.deleted').length === 1, 'the deleted event arrived');
     expect(hooks.ofType('feedback_record.deleted')[0]?.json.data).toEqual({ id: ids[0], source_id: source.id });
+  });
+
+  it('is delivered when its write commits inside an idempotent request, and counted in /metrics', async () => {
+    const hooks = await receiver();
+    const source = await newSource();
+    await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
+    const body = textRecord('sent with a key', { external_id: 'keyed-1' });
+    const first = await api.post<RestRecord>(`/feedback-sources/${source.id}/records`, body, { key: 'hooked-key-1' });
+    expect(first.status).toBe(201);
+    await waitUntil(async () => hooks.received.length === 1, 'the event arrived');
+    expect(hooks.received[0]?.json.data.id).toBe(first.body.id);
+    // A replay of the request writes nothing, so it queues nothing.
+    expect((await api.post(`/feedback-sources/${source.id}/records`, body, { key: 'hooked-key-1' })).headers.get('idempotency-replayed')).toBe('true');
+    const metrics = await send(server.url, { path: '/metrics' });
+    expect(metrics.text).toMatch(/^webhook_deliveries_total\{outcome="succeeded"\} [1-9]\d*$/m);
+    expect(metrics.text).toMatch(/^webhook_delivery_duration_seconds_count [1-9]\d*$/m);
+    await api.ingest(source.id, textRecord('after the replay'));
+    await waitUntil(async () => hooks.received.length === 2, 'the next event arrived');
+    expect(hooks.received[1]?.json.data.external_id).toBeNull();
   });
 
   it('reaches only endpoints whose source filter names its source, and only their event types', async () => {
