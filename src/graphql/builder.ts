@@ -35,6 +35,8 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: false,
     nodesQueryOptions: false,
     edgesFieldOptions: { nullable: { list: false, items: false } },
+    // Every connection answers its nodes beside its edges, for clients that need no cursor per item.
+    nodesOnConnection: { description: 'The items on this page, without their cursors (the nodes of edges, in the same order).' },
     nodeFieldOptions: { nullable: false },
     // Relay's generated types and fields are part of the public schema, so they are described here once.
     pageInfoTypeOptions: { description: 'Where a page sits in its list, and the cursors to ask for the next one.' },

@@ -4,10 +4,10 @@ import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { implementNode } from '../graphql/node.ts';
-import { pageArgs } from '../graphql/connections.ts';
+import { pageArgs, totalCountField } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { CompanyView, findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople, personKeyset, PersonView } from './person.queries.ts';
+import { CompanyView, countPeople, findCompaniesByIds, findPeopleByIds, findPersonOrFail, listPeople, personKeyset, PersonView } from './person.queries.ts';
 import { MAX_COMPANY_NAME_LENGTH } from './company.rules.ts';
 import { boundaries, deletePerson, MAX_EMAIL_LENGTH, MAX_PERSON_TEXT_LENGTH, upsertPerson } from './person.rules.ts';
 
@@ -87,6 +87,7 @@ const PersonConnection = builder.connectionObject(
     name: 'PersonConnection',
     description: 'One page of people, newest first.',
     edgesField: { description: 'The people on this page, each with its cursor.' },
+    fields: (t) => ({ totalCount: totalCountField(t, 'people') }),
   },
   { description: 'One person on a page, with its cursor.', nodeField: { description: 'The person.' } },
 );
@@ -100,7 +101,8 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'people:read');
       const page = readPage(args, personKeyset);
-      return toConnection(await listPeople(ctx.em, viewer.organizationId, page, { email: parseTextFilter(args.email, 'email') }), page, personKeyset);
+      const filter = { email: parseTextFilter(args.email, 'email') };
+      return toConnection(await listPeople(ctx.em, viewer.organizationId, page, filter), page, personKeyset, () => countPeople(ctx.em, viewer.organizationId, filter));
     },
   }),
   person: t.field({

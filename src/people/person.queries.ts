@@ -185,6 +185,16 @@ export async function findCompaniesByIds(em: EntityManager, organizationId: numb
 /** People are listed newest first by id. */
 export const personKeyset: Keyset<PersonView, number> = byId;
 
+/** How many people the listing holds, for totalCount. */
+export async function countPeople(em: EntityManager, organizationId: number, filter: { email?: string | null }): Promise<number> {
+  const [row] = await query(
+    em,
+    sql<{ count: string }>`select count(*) as "count" from "person"
+      where "organization_id" = ${organizationId} ${typeof filter.email === 'string' ? sql`and lower("email") = lower(${filter.email})` : sql``}`,
+  );
+  return Number(row?.count ?? 0);
+}
+
 /** Newest first; with `email`, only the person who has it (case-insensitive, through its unique index). */
 export async function listPeople(em: EntityManager, organizationId: number, page: Page<number>, filter: { email?: string | null }): Promise<PersonView[]> {
   const conditions = [

@@ -6,8 +6,8 @@ import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { implementNode } from '../graphql/node.ts';
-import { pageArgs } from '../graphql/connections.ts';
-import { type Connection, mapNodes, readPage, toConnection } from '../graphql/pagination.ts';
+import { pageArgs, totalCountField } from '../graphql/connections.ts';
+import { mapNodes, readPage, toConnection } from '../graphql/pagination.ts';
 import { scopedKeyset } from '../database/keyset.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
 import { eventOf, subscribeToEvents } from '../graphql/subscriptions.ts';
@@ -106,36 +106,13 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecordView>('Feedback
   }),
 });
 
-/** The relay plugin types a connection's parent loosely; every records connection is built by recordConnection below. */
-function ownConnection(parent: object): Connection<FeedbackRecordView> {
-  if (!('edges' in parent) || !Array.isArray(parent.edges) || !('countAll' in parent)) throw new Error('A records connection of an unexpected shape');
-  const { edges, countAll } = parent;
-  return {
-    edges: edges.filter((edge): edge is { cursor: string; node: FeedbackRecordView } => typeof edge === 'object' && edge !== null && 'node' in edge && edge.node instanceof FeedbackRecordView),
-    pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
-    countAll: typeof countAll === 'function' ? () => Promise.resolve(countAll()).then(Number) : null,
-  };
-}
-
-implementNode(FeedbackRecordRef, { scope: 'records:read', load: (ids, ctx) => findRecordsByIds(ctx.em, authenticate(ctx).organizationId, ids) });
-
 const FeedbackRecordConnection = builder.connectionObject(
   {
     type: FeedbackRecordRef,
     name: 'FeedbackRecordConnection',
     description: 'One page of feedback records, in the order asked for (newest displayTs first by default).',
     edgesField: { description: 'The records on this page, each with its cursor.' },
-    fields: (t) => ({
-      nodes: t.field({ type: [FeedbackRecordRef], description: 'The records on this page, without their cursors.', resolve: (connection) => ownConnection(connection).edges.map((edge) => edge.node) }),
-      totalCount: t.int({
-        description: 'How many records the whole list holds, every page together. Counted by a statement of its own, only when selected.',
-        resolve: async (connection) => {
-          const { countAll } = ownConnection(connection);
-          if (countAll === null) throw new Error('A records connection was built without its count');
-          return await countAll();
-        },
-      }),
-    }),
+    fields: (t) => ({ totalCount: totalCountField(t, 'records') }),
   },
   { description: 'One feedback record on a page, with its cursor.', nodeField: { description: 'The feedback record.' } },
 );

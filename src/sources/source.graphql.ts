@@ -4,10 +4,10 @@ import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseTextFilter } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { implementNode } from '../graphql/node.ts';
-import { pageArgs } from '../graphql/connections.ts';
+import { pageArgs, totalCountField } from '../graphql/connections.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { countRecordsBySources, FeedbackSourceView, findSourceOrFail, findSourcesByIds, listSources, sourceKeyset } from './source.queries.ts';
+import { countRecordsBySources, countSources, FeedbackSourceView, findSourceOrFail, findSourcesByIds, listSources, sourceKeyset } from './source.queries.ts';
 import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, MAX_DESCRIPTION_LENGTH, MAX_SOURCE_NAME_LENGTH, MAX_SOURCE_TYPE_LENGTH, updateSource } from './source.rules.ts';
 import { grouped } from '../http/limits.ts';
 
@@ -44,6 +44,7 @@ const FeedbackSourceConnection = builder.connectionObject(
     name: 'FeedbackSourceConnection',
     description: 'One page of feedback sources, newest first.',
     edgesField: { description: 'The sources on this page, each with its cursor.' },
+    fields: (t) => ({ totalCount: totalCountField(t, 'sources') }),
   },
   { description: 'One feedback source on a page, with its cursor.', nodeField: { description: 'The feedback source.' } },
 );
@@ -57,8 +58,9 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'sources:read');
       const page = readPage(args, sourceKeyset);
-      const rows = await listSources(ctx.em, viewer.organizationId, page, { name: parseTextFilter(args.name, 'name') });
-      return toConnection(rows, page, sourceKeyset);
+      const filter = { name: parseTextFilter(args.name, 'name') };
+      const rows = await listSources(ctx.em, viewer.organizationId, page, filter);
+      return toConnection(rows, page, sourceKeyset, () => countSources(ctx.em, viewer.organizationId, filter));
     },
   }),
   feedbackSource: t.field({

@@ -89,6 +89,16 @@ export async function listSources(em: EntityManager, organizationId: number, pag
   return rows.map((row) => toSourceView(em, row));
 }
 
+/** How many sources the listing holds, for totalCount. */
+export async function countSources(em: EntityManager, organizationId: number, filter: { name?: string | null }): Promise<number> {
+  const [row] = await query(
+    em,
+    sql<{ count: string }>`select count(*) as "count" from "feedback_source" s
+      where s."organization_id" = ${organizationId} ${typeof filter.name === 'string' ? sql`and s."name" = ${filter.name}` : sql``}`,
+  );
+  return Number(row?.count ?? 0);
+}
+
 /**
  * Loader batch: record counts per source id, in the order of `ids`. Counted per source of the
  * organization, so each count reads only the source's own index entries.

@@ -239,6 +239,20 @@ describe('counting records', () => {
     expect(without.statements.filter((statement) => /select count\(\*\)/.test(statement))).toHaveLength(0);
   });
 
+  it('answers totalCount and nodes on the lists of sources and people too, counting only the organization\'s own', async () => {
+    const reply = await server.graphql<{ feedbackSources: Page; people: Page; one: Page }>(
+      'query { feedbackSources(first: 1) { totalCount nodes { id } } people(first: 1) { totalCount nodes { id } } one: people(email: "BEN@small.example") { totalCount } }',
+      {},
+      token,
+    );
+    expect(reply.body.errors, reply.text).toBeUndefined();
+    expect(reply.body.data).toEqual({
+      feedbackSources: { totalCount: 2, nodes: [{ id: String(sources.survey) }] },
+      people: { totalCount: 2, nodes: [{ id: String(people.ben) }] },
+      one: { totalCount: 1 },
+    });
+  });
+
   it('counts only the organization\'s own records', async () => {
     const reply = await server.graphql<{ records: Page }>(COUNTED, { filter: { fields: [{ name: 'tags', contains: ['export'] }] } }, token);
     expect(reply.body.data?.records.totalCount).toBe(1);
