@@ -24,7 +24,7 @@ const COMPANIES = 2_000;
 const TENANTS = 1_000;
 
 /** Tables whose size grows with use: a sequential scan over one reads every tenant's rows. */
-const GROWING_TABLES = ['feedback_record', 'feedback_source', 'person', 'company', 'api_key', 'idempotency_key'];
+const GROWING_TABLES = ['feedback_record', 'feedback_source', 'person', 'company', 'api_key', 'idempotency_key', 'webhook_endpoint'];
 
 interface Statement {
   text: string;
@@ -164,6 +164,15 @@ async function seed(): Promise<void> {
     select case when g % 10 = 0 then $1 else (select min("id") from "organization") + g % ${TENANTS} end, 'key-' || g, 'POST', '/v3/rest/feedback-sources/1/records', md5(g::text) || md5(g::text),
       201, 'application/json; charset=utf-8', '{}', now(), now() + (g % 7200 - 3600) * interval '1 second'
     from generate_series(1, ${RECORDS / 2}) g`, [organizationId]);
+  // Webhook endpoints, which the ingest and delete statements join to queue their events: two for
+  // each other tenant, and ours, enabled for every record event but only of a source no test here
+  // writes to (so nothing is queued and nothing delivered), beside a disabled one.
+  await run(`insert into "webhook_endpoint" ("organization_id", "url", "event_types", "source_ids", "secret", "enabled", "consecutive_failures", "created_at", "updated_at")
+    select o."id", 'https://hooks.tenant.example/' || g, '{feedback_record.created,feedback_record.deleted}', null, 'whsec_c2VjcmV0', true, 0, now(), now()
+    from "organization" o, generate_series(1, 2) g where o."name" like 'Tenant %'`);
+  await run(`insert into "webhook_endpoint" ("organization_id", "url", "event_types", "source_ids", "secret", "enabled", "consecutive_failures", "created_at", "updated_at")
+    values ($1, 'https://hooks.acme.example/a', '{feedback_record.created,feedback_record.deleted}', array[$2::bigint], 'whsec_c2VjcmV0', true, 0, now(), now()),
+      ($1, 'https://hooks.acme.example/b', '{feedback_record.created}', null, 'whsec_c2VjcmV0', false, 20, now(), now())`, [organizationId, seeded.sources[SOURCES - 1]]);
   await run('reset session_replication_role');
   await run('analyze');
 }
@@ -195,7 +204,9 @@ describe('ingesting records', () => {
     const { result, statements } = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, { fields: subject('Export times out') }));
     expect(result.status, result.text).toBe(201);
     expect(afterAuthentication(statements).map((statement) => statement.text)).toHaveLength(1);
-    await expectIndexedPlans(statements);
+    const indexes = await expectIndexedPlans(statements);
+    // The webhook endpoints that want the event are found by organization, in the same statement.
+    expect(indexes.some((index) => index.startsWith('webhook_endpoint: webhook_endpoint_organization_id_index')), indexes.join('\n')).toBe(true);
   });
 
   it('checks the person and the external_id of a REST record in that one statement, the external_id on the unique index', async () => {
