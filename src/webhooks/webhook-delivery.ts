@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { isAllowedAddress } from './webhook.rules.ts';
 
@@ -67,6 +68,11 @@ export function deliver(url: string, secret: string, message: OutgoingMessage, o
   const target = new URL(url);
   const client = target.protocol === 'https:' ? https : http;
   const latency = () => Math.round(performance.now() - started);
+  // An address in the URL itself is connected to without a lookup, so it is checked here.
+  const literal = target.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(literal) !== 0 && !isAllowedAddress(literal, options.allowPrivate)) {
+    return Promise.resolve({ ok: false, responseStatus: null, latencyMs: 0, error: `${literal} is an address webhooks may not reach.` });
+  }
   return new Promise((resolve) => {
     const request = client.request(
       target,

@@ -143,7 +143,7 @@ describe('over GraphQL', () => {
 });
 
 describe('delivery without WEBHOOK_ALLOW_PRIVATE_URLS', () => {
-  it('refuses to connect to a host that resolves to a loopback address, so the receiver gets nothing', async () => {
+  it('refuses to connect to a host that resolves to a loopback address, or to one written in the URL, so the receiver gets nothing', async () => {
     const receiver = await new Receiver().start();
     try {
       const url = receiver.url.replace('127.0.0.1', 'localhost');
@@ -152,6 +152,10 @@ describe('delivery without WEBHOOK_ALLOW_PRIVATE_URLS', () => {
       expect(receiver.received).toEqual([]);
       const allowed = await deliver(url, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', { id: 'msg_1', type: 'feedback_record.created', organizationId: 1, createdAt: new Date(), data: {} }, { allowPrivate: true });
       expect(allowed.ok).toBe(true);
+      expect(receiver.received.length).toBe(1);
+      // An address written in the URL is checked as well, though nothing resolves it.
+      const literal = await deliver(receiver.url, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', { id: 'msg_2', type: 'feedback_record.created', organizationId: 1, createdAt: new Date(), data: {} }, { allowPrivate: false });
+      expect(literal).toMatchObject({ ok: false, responseStatus: null, error: '127.0.0.1 is an address webhooks may not reach.' });
       expect(receiver.received.length).toBe(1);
     } finally {
       await receiver.stop();
