@@ -141,7 +141,8 @@ export function startWebhookWorker(deps: { orm: MikroORM; log: FastifyBaseLogger
       if (controller.signal.aborted) return;
       deliveries.inc({ outcome: outcome.ok ? 'succeeded' : 'failed' });
       latency.observe(outcome.latencyMs / 1000);
-      await settle(row, outcome);
+      // An endpoint deleted meanwhile took its messages with it; its attempt has nothing to record.
+      await settle(row, outcome).catch((error: unknown) => log.warn({ err: error, webhook_event_id: row.id }, 'a webhook delivery attempt could not be recorded; the event is tried again once its lease ends'));
     } finally {
       inFlight.delete(row.id);
     }

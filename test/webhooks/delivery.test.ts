@@ -228,6 +228,26 @@ describe('a receiver that fails', () => {
 });
 
 describe('managing deliveries', () => {
+  it('deletes an endpoint while one of its deliveries is in flight, and goes on delivering to the others', async () => {
+    const held = await receiver();
+    let release = () => {};
+    held.hold = new Promise((resolve) => {
+      release = resolve;
+    });
+    const source = await newSource();
+    const doomed = await createEndpoint({ url: held.url, event_types: ['feedback_record.created'] });
+    await api.ingest(source.id, textRecord('in flight'));
+    await waitUntil(async () => held.received.length === 1, 'the delivery is held at the receiver');
+    expect((await api.delete(`/webhooks/${doomed.id}`)).status).toBe(200);
+    held.hold = null;
+    release();
+    const next = await receiver();
+    await createEndpoint({ url: next.url, event_types: ['feedback_record.created'] });
+    await api.ingest(source.id, textRecord('after the delete'));
+    await waitUntil(async () => next.received.length === 1, 'the other endpoint got the next event');
+    expect(held.received.length).toBe(1);
+  });
+
   it('replays a delivered event with the same webhook-id', async () => {
     const hooks = await receiver();
     const source = await newSource();
