@@ -21,16 +21,17 @@ function connectionAwareCost({ args, childComplexity, field, node }: ComplexityE
   if (field.name === 'totalCount') return 0;
   const isConnection = String(field.type).replace(/!$/, '').endsWith('Connection');
   const pageSize = typeof args.first === 'number' ? args.first : DEFAULT_PAGE_SIZE;
-  const scans = predicatesOf(args.filter) * SCAN_COSTS.predicate + (field.name === 'recordStats' ? SCAN_COSTS.statistics : 0);
+  const scans =
+    predicatesOf(args.filter) * SCAN_COSTS.predicate + (typeof args.search === 'string' ? SCAN_COSTS.search : 0) + (field.name === 'recordStats' ? SCAN_COSTS.statistics : 0);
   const counted = isConnection && selectsTotalCount(node.selectionSet) ? SCAN_COSTS.totalCount : 0;
   return 1 + scans + counted + (isConnection ? pageSize * childComplexity : childComplexity);
 }
 
 /**
  * What reading more than a page costs: each predicate of a filter (it is checked on every row it
- * reads), a connection's totalCount (it reads every row the filter matches) and statistics.
+ * reads), a full-text search, a connection's totalCount (it reads every row the filter matches) and statistics.
  */
-export const SCAN_COSTS = { predicate: 20, totalCount: 500, statistics: 2_000 } as const;
+export const SCAN_COSTS = { predicate: 20, search: 200, totalCount: 500, statistics: 2_000 } as const;
 
 /** How many predicates a records filter holds, through and, or and not. */
 function predicatesOf(filter: unknown): number {

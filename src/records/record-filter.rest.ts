@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { booleanQuery } from '../rest/schemas.ts';
-import { checkFieldPredicate, type FieldOperator, type FieldPredicateInput, fieldOperators, MAX_FILTER_PREDICATES } from './record-filter.ts';
+import { checkFieldPredicate, type FieldOperator, type FieldPredicateInput, fieldOperators, MAX_FILTER_PREDICATES, MAX_SEARCH_LENGTH } from './record-filter.ts';
 
 // The REST spelling of a records list's filter and order: `field[nps][lt]=7`,
 // `field[tags][contains]=["export"]`, `order=-created_at`, `include_total=true`. Values are checked
@@ -75,8 +75,19 @@ export const orderQuery = z
 
 export const includeTotalQuery = booleanQuery('true adds total_count, the number of records the whole list holds (one more statement).');
 
+export const searchQuery = z
+  .string()
+  .min(1)
+  .max(MAX_SEARCH_LENGTH)
+  .optional()
+  .meta({
+    description: `Full-text search of the records' content fields, in web-search syntax: words, "quoted phrases", -excluded words, or. Ordered by relevance unless order is given. 1 to ${MAX_SEARCH_LENGTH} characters.`,
+    example: 'sso -okta',
+  });
+
 /** The query parameters every records list takes besides its page. */
 export const recordListQuery = {
+  q: searchQuery,
   field: fieldQuery,
   order: orderQuery,
   include_total: includeTotalQuery,

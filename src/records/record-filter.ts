@@ -245,6 +245,30 @@ export function checkRecordFilter(input: RecordFilterInput | null | undefined, p
   return errors.list.length === before ? condition : null;
 }
 
+/**
+ * The text search reads of a record: its string fields of category content, as an English tsvector. The
+ * expression index feedback_record_search_index is on exactly this expression, which the database
+ * maintains with every write.
+ */
+export const SEARCH_DOCUMENT = (fields: string) =>
+  `jsonb_to_tsvector('english'::regconfig, jsonb_path_query_array(${fields}, '$[*] ? (@.category == "content" && @.type == "string").value'), '["string"]')`;
+
+const searchDocument = sql.raw(SEARCH_DOCUMENT('r."fields"'));
+/** Web-search syntax: words, "quoted phrases", -exclusion and or. */
+const searchQuery = (text: string) => sql`websearch_to_tsquery('english'::regconfig, ${text})`;
+
+/** Records whose content matches the search. */
+export function compileSearch(text: string): RawBuilder<unknown> {
+  return sql`${searchDocument} @@ ${searchQuery(text)}`;
+}
+
+/** How well a record's content matches the search, for the RELEVANCE order. */
+export function searchRank(text: string): RawBuilder<unknown> {
+  return sql`ts_rank(${searchDocument}, ${searchQuery(text)})`;
+}
+
+export const MAX_SEARCH_LENGTH = 500;
+
 /** A filter's fingerprint, which a cursor carries: the same filter always has the same one. */
 export function digestOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value, (_key, item: unknown) => (item instanceof Date ? item.toISOString() : item)) ?? 'null').digest('base64url').slice(0, 16);

@@ -13,8 +13,8 @@ import { MAX_STATS_GROUPS } from './record-stats.queries.ts';
 // filter; and their grouped statistics.
 
 const ListAllRecords = graphql(`query listAllRecords($sourceId: ID, $personId: ID, $since: DateTime, $until: DateTime, $first: Int, $after: String,
-  $field: FeedbackRecordFilter, $order: [FeedbackRecordOrder!], $includeTotal: Boolean = false) {
-  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, filter: $field, orderBy: $order, first: $first, after: $after) {
+  $field: FeedbackRecordFilter, $q: String, $order: [FeedbackRecordOrder!], $includeTotal: Boolean = false) {
+  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, filter: $field, search: $q, orderBy: $order, first: $first, after: $after) {
     totalCount @include(if: $includeTotal) edges { node { ...RecordFields } } pageInfo { hasNextPage endCursor }
   }
 }`, [RecordFields]);

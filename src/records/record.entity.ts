@@ -3,6 +3,7 @@ import { Organization } from '../organizations/organization.entity.ts';
 import { Person } from '../people/person.entity.ts';
 import { FeedbackSource } from '../sources/source.entity.ts';
 import type { RecordField } from './record-fields.ts';
+import { SEARCH_DOCUMENT } from './record-filter.ts';
 
 const FeedbackRecordSchema = defineEntity({
   name: 'FeedbackRecord',
@@ -14,6 +15,8 @@ const FeedbackRecordSchema = defineEntity({
     { name: 'feedback_record_organization_display_ts_index', properties: ['organization', 'displayTs', 'id'] },
     // Answers the containment (`fields @> [{"name": …, "value": …}]`) each field predicate of a filter carries.
     { name: 'feedback_record_fields_index', expression: 'create index "feedback_record_fields_index" on "feedback_record" using gin ("fields" jsonb_path_ops)' },
+    // Full-text search of the content fields (records' search argument), kept by the database with every write.
+    { name: 'feedback_record_search_index', expression: `create index "feedback_record_search_index" on "feedback_record" using gin ((${SEARCH_DOCUMENT('"fields"')}))` },
   ],
   properties: {
     id: p.bigint('number').primary(),

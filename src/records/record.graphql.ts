@@ -17,7 +17,7 @@ import { FeedbackSourceRef } from '../sources/source.graphql.ts';
 import { findSourceOrFail } from '../sources/source.queries.ts';
 import { describeValue, isStorableInstant, isText, STORABLE_YEARS } from '../validation/values.ts';
 import { type FieldCategory, type FieldType, fieldCategories, fieldTypes, MAX_FIELDS, MAX_NAME_LENGTH, MAX_VALUE_BYTES, type RecordField } from './record-fields.ts';
-import { checkRecordFilter, digestOf, MAX_FILTER_DEPTH, MAX_FILTER_PREDICATES, MAX_IN_VALUES, type RecordFilterInput } from './record-filter.ts';
+import { checkRecordFilter, digestOf, MAX_FILTER_DEPTH, MAX_FILTER_PREDICATES, MAX_IN_VALUES, MAX_SEARCH_LENGTH, type RecordFilterInput } from './record-filter.ts';
 import {
   countRecords,
   DEFAULT_ORDER,
@@ -106,6 +106,8 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecordView>('Feedback
   }),
 });
 
+implementNode(FeedbackRecordRef, { scope: 'records:read', load: (ids, ctx) => findRecordsByIds(ctx.em, authenticate(ctx).organizationId, ids) });
+
 const FeedbackRecordConnection = builder.connectionObject(
   {
     type: FeedbackRecordRef,
@@ -181,6 +183,7 @@ const FeedbackRecordOrderField = builder.enumType('FeedbackRecordOrderField', {
     FIELD: {
       description: 'The value of the field named by fieldName: a number of an integer or float field, a date or datetime field by its instant. Records without such a field are not listed.',
     },
+    RELEVANCE: { description: 'How well the record matches search (only with search; the default order of a search, DESC).' },
   } as const,
 });
 
@@ -203,14 +206,18 @@ const MAX_ORDER_TERMS = 3;
 type OrderInput = { field: OrderKey; fieldName?: string | null; direction?: Direction | null };
 
 /** Checks `orderBy`; every failure is named by its path (`orderBy[0].fieldName`). */
-function checkOrder(input: readonly OrderInput[] | null | undefined, errors: FieldErrors): RecordOrderTerm[] {
-  if (!input || input.length === 0) return [...DEFAULT_ORDER];
+function checkOrder(input: readonly OrderInput[] | null | undefined, searching: boolean, errors: FieldErrors): RecordOrderTerm[] {
+  if (!input || input.length === 0) return searching ? [{ key: 'RELEVANCE', field: null, direction: 'DESC' }] : [...DEFAULT_ORDER];
   if (input.length > MAX_ORDER_TERMS) {
     errors.add('orderBy', 'INVALID_FIELD_VALUE', (n) => `${n('orderBy')} must hold 1 to ${MAX_ORDER_TERMS} terms; got ${input.length}.`);
     return [...DEFAULT_ORDER];
   }
   return input.map((term, index) => {
     const param = `orderBy[${index}].fieldName`;
+    if (term.field === 'RELEVANCE' && !searching) {
+      const key = `orderBy[${index}].field`;
+      errors.add(key, 'INVALID_FIELD_VALUE', (n) => `${n(key)} may be RELEVANCE only with search.`);
+    }
     if (term.field === 'FIELD' && !isText(term.fieldName, MAX_NAME_LENGTH)) {
       errors.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must name a field (1 to ${MAX_NAME_LENGTH} characters) when ordering by FIELD; got ${describeValue(term.fieldName)}.`);
     }
@@ -228,6 +235,7 @@ interface ListArgs {
   after?: string | null;
   filter?: RecordFilterInput | null;
   orderBy?: readonly OrderInput[] | null;
+  search?: string | null;
 }
 
 async function recordConnection(ctx: Context, args: ListArgs, base: RecordFilter, checks: FieldErrors = new FieldErrors()) {
@@ -236,12 +244,16 @@ async function recordConnection(ctx: Context, args: ListArgs, base: RecordFilter
     if (date && !isStorableInstant(date)) checks.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must lie in years ${STORABLE_YEARS} UTC.`);
   }
   const condition = checkRecordFilter(args.filter, 'filter', checks);
-  const order = checkOrder(args.orderBy, checks);
+  const search = args.search ?? null;
+  if (search !== null && !isText(search, MAX_SEARCH_LENGTH)) {
+    checks.add('search', 'INVALID_FIELD_VALUE', (n) => `${n('search')} must be 1 to ${MAX_SEARCH_LENGTH} characters without U+0000; got ${describeValue(search)}.`);
+  }
+  const order = checkOrder(args.orderBy, search !== null, checks);
   checks.throwIfAny();
-  const chosen = isPresent(args.filter) || isPresent(args.orderBy) && args.orderBy?.length !== 0;
-  const keyset = scopedKeyset(recordKeyset(order), chosen ? `${orderSignature(order)}|${digestOf(args.filter ?? null)}` : null);
+  const chosen = isPresent(args.filter) || isPresent(search) || (isPresent(args.orderBy) && args.orderBy?.length !== 0);
+  const keyset = scopedKeyset(recordKeyset(order), chosen ? `${orderSignature(order)}|${digestOf([args.filter ?? null, search])}` : null);
   const page = readPage(args, keyset);
-  const filter = { ...base, condition };
+  const filter = { ...base, condition, search };
   const rows = await listRecords(ctx.em, viewer.organizationId, page, filter, order);
   return mapNodes(
     toConnection(rows, page, keyset, () => countRecords(ctx.em, viewer.organizationId, filter, order)),
@@ -251,6 +263,9 @@ async function recordConnection(ctx: Context, args: ListArgs, base: RecordFilter
 
 const listArgs = builder.args((t) => ({
   filter: t.field({ type: FeedbackRecordFilter, description: 'Only the records matching this filter.' }),
+  search: t.string({
+    description: `Full-text search of the records' content fields (string fields of category content), in web-search syntax: words, "quoted phrases", -excluded words, or. Ordered by RELEVANCE unless orderBy says otherwise. 1 to ${MAX_SEARCH_LENGTH} characters.`,
+  }),
   orderBy: t.field({
     type: [FeedbackRecordOrder],
     description: `The order, 1 to ${MAX_ORDER_TERMS} terms, then id; newest displayTs first when omitted. A cursor holds its order and filter: sent with others it is INVALID_CURSOR.`,

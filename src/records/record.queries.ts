@@ -8,7 +8,7 @@ import { restInstant } from '../webhooks/webhook.queries.ts';
 import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
 import type { RecordField } from './record-fields.ts';
-import { compileCondition, type RecordCondition } from './record-filter.ts';
+import { compileCondition, compileSearch, type RecordCondition, searchRank } from './record-filter.ts';
 
 export function recordNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('RECORD_NOT_FOUND', { param, message: `No feedback record with id ${id}.` });
@@ -100,9 +100,11 @@ export interface RecordFilter {
   until?: Date | null;
   /** The checked `filter` argument. */
   condition?: RecordCondition | null;
+  /** Web-search text over the content fields. */
+  search?: string | null;
 }
 
-export const orderKeys = ['DISPLAY_TS', 'CREATED_AT', 'FIELD'] as const;
+export const orderKeys = ['DISPLAY_TS', 'CREATED_AT', 'FIELD', 'RELEVANCE'] as const;
 export type OrderKey = (typeof orderKeys)[number];
 export type Direction = 'ASC' | 'DESC';
 
@@ -132,6 +134,8 @@ export interface RecordPosition {
 const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 /** A field's sort value: the text of a PostgreSQL numeric. */
 const CURSOR_NUMBER = /^-?\d{1,40}(\.\d{1,40})?$/;
+/** A search rank: the text of a PostgreSQL real. */
+const CURSOR_RANK = /^-?\d{1,40}(\.\d{1,40})?(e[-+]\d{1,3})?$/;
 
 /**
  * The cursor key of a listing ordered by `order`, then by id: the sort key values, then the id. A
@@ -147,6 +151,7 @@ export function recordKeyset(order: readonly RecordOrderTerm[]): Keyset<ListedRe
       const valid = order.every((term, index) => {
         const value = values[index];
         if (typeof value !== 'string') return false;
+        if (term.key === 'RELEVANCE') return CURSOR_RANK.test(value);
         return term.key === 'FIELD' ? CURSOR_NUMBER.test(value) : CURSOR_INSTANT.test(value) && !Number.isNaN(Date.parse(value));
       });
       return valid && typeof id === 'number' ? { values: values.filter((value) => typeof value === 'string'), id } : null;
@@ -183,8 +188,12 @@ function fieldSortJoin(alias: string, name: string): RawBuilder<unknown> {
     where f->>'name' = ${name} and f->>'type' in ('integer', 'float', 'date', 'datetime') limit 1) ${sql.id(alias)}`;
 }
 
-function sortTerms(order: readonly RecordOrderTerm[]): SortTerm[] {
+function sortTerms(order: readonly RecordOrderTerm[], search: string | null | undefined): SortTerm[] {
   return order.map((term, index) => {
+    if (term.key === 'RELEVANCE') {
+      const expression = searchRank(search ?? '');
+      return { expression, text: sql`${expression}::text`, read: (value) => sql`${value}::real`, join: null, direction: term.direction };
+    }
     if (term.key === 'FIELD') {
       const alias = `k${index}`;
       const expression = sql.ref(`${alias}.value`);
@@ -218,6 +227,7 @@ function conditionsOf(organizationId: number, filter: RecordFilter): RawBuilder<
     filter.since ? sql`r."display_ts" >= ${filter.since.toISOString()}::timestamptz` : null,
     filter.until ? sql`r."display_ts" < ${filter.until.toISOString()}::timestamptz` : null,
     filter.condition ? compileCondition(filter.condition, organizationId) : null,
+    filter.search ? compileSearch(filter.search) : null,
   ].filter((condition) => condition !== null);
 }
 
@@ -232,7 +242,7 @@ export async function listRecords(
   filter: RecordFilter,
   order: readonly RecordOrderTerm[] = DEFAULT_ORDER,
 ): Promise<ListedRecord[]> {
-  const terms = sortTerms(order);
+  const terms = sortTerms(order, filter.search);
   const direction = (term: { direction: Direction }) => (term.direction === 'ASC' ? sql`asc` : sql`desc`);
   const last = direction(terms.at(-1) ?? { direction: 'DESC' });
   const conditions = [...conditionsOf(organizationId, filter), page.after ? afterPosition(terms, page.after) : null].filter((condition) => condition !== null);
@@ -263,7 +273,7 @@ export async function listRecords(
 
 /** How many records the listing holds: its own statement, run only when a client asks. */
 export async function countRecords(em: EntityManager, organizationId: number, filter: RecordFilter, order: readonly RecordOrderTerm[] = DEFAULT_ORDER): Promise<number> {
-  const joins = sortTerms(order).flatMap((term) => (term.join === null ? [] : [term.join]));
+  const joins = sortTerms(order, filter.search).flatMap((term) => (term.join === null ? [] : [term.join]));
   const [row] = await query(
     em,
     sql<{ count: string }>`select count(*) as "count" from "feedback_record" r ${sql.join(joins, sql` `)} where ${sql.join(conditionsOf(organizationId, filter), sql` and `)}`,

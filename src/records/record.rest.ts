@@ -135,8 +135,8 @@ const IngestRecord = graphql(`mutation ingestRecord($sourceId: ID!, $input: Inge
   ingestRecord(sourceId: $sourceId, input: $input) { __typename ... on IngestRecordSuccess { item: record { ...RecordFields } } }
 }`, [RecordFields]);
 const ListRecords = graphql(`query listRecords($sourceId: ID, $personId: ID, $since: DateTime, $until: DateTime, $first: Int, $after: String,
-  $field: FeedbackRecordFilter, $order: [FeedbackRecordOrder!], $includeTotal: Boolean = false) {
-  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, filter: $field, orderBy: $order, first: $first, after: $after) {
+  $field: FeedbackRecordFilter, $q: String, $order: [FeedbackRecordOrder!], $includeTotal: Boolean = false) {
+  records(sourceId: $sourceId, personId: $personId, since: $since, until: $until, filter: $field, search: $q, orderBy: $order, first: $first, after: $after) {
     totalCount @include(if: $includeTotal) edges { node { ...RecordFields } } pageInfo { hasNextPage endCursor }
   }
 }`, [RecordFields]);

@@ -259,6 +259,48 @@ describe('counting records', () => {
   });
 });
 
+describe('searching records', () => {
+  const SEARCH = `query ($search: String, $filter: FeedbackRecordFilter, $orderBy: [FeedbackRecordOrder!], $first: Int, $after: String) {
+    records(search: $search, filter: $filter, orderBy: $orderBy, first: $first, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } }
+  }`;
+  const search = async (variables: Record<string, unknown>) => {
+    const reply = await server.graphql<{ records: Page }>(SEARCH, variables, token);
+    expect(reply.body.errors, reply.text).toBeUndefined();
+    return reply.body.data?.records;
+  };
+
+  it('finds words of the content fields only, with phrases, exclusions and or', async () => {
+    expect(names((await search({ search: 'SSO' }))?.edges.map((edge) => edge.node.id) ?? []).sort()).toEqual(['detractor', 'sso-ticket']);
+    expect(names((await search({ search: 'sso -login' }))?.edges.map((edge) => edge.node.id) ?? [])).toEqual(['sso-ticket']);
+    expect(names((await search({ search: '"times out"' }))?.edges.map((edge) => edge.node.id) ?? [])).toEqual(['export-ticket']);
+    expect(names((await search({ search: 'csv or failing', orderBy: [{ field: 'DISPLAY_TS' }] }))?.edges.map((edge) => edge.node.id) ?? [])).toEqual(['detractor', 'export-ticket']);
+    // plan is a metadata field: not searched.
+    expect((await search({ search: 'enterprise' }))?.totalCount).toBe(0);
+  });
+
+  it('ranks by relevance, pages by its cursor and refuses the cursor for another search', async () => {
+    const rest = new RestClient(server.url, token);
+    const source = (await rest.createSource({ name: 'Outages' })).id;
+    const once = (await rest.ingest(source, { fields: [field('string', 'text', 'The outage hit us', 'content')] })).id;
+    const thrice = (await rest.ingest(source, { fields: [field('string', 'text', 'Outage, another outage, always an outage', 'content')] })).id;
+    const filter = { sourceId: { eq: source } };
+    const first = await search({ search: 'outage', filter, first: 1 });
+    expect(first?.edges.map((edge) => Number(edge.node.id))).toEqual([thrice]);
+    expect(first?.totalCount).toBe(2);
+    const next = await search({ search: 'outage', filter, first: 1, after: first?.pageInfo.endCursor });
+    expect(next?.edges.map((edge) => Number(edge.node.id))).toEqual([once]);
+    const other = await server.graphql(SEARCH, { search: 'outages', filter, first: 1, after: first?.pageInfo.endCursor }, token);
+    expectGraphQLErrorEnvelope(other, { status: 200, type: 'validation_error', code: 'INVALID_CURSOR', param: 'after' });
+  });
+
+  it('refuses RELEVANCE without search, and a search of more than 500 characters', async () => {
+    const reply = await server.graphql(LIST, { orderBy: [{ field: 'RELEVANCE' }] }, token);
+    expectGraphQLErrorEnvelope(reply, { status: 200, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'orderBy[0].field' });
+    const long = await server.graphql(SEARCH, { search: 'x'.repeat(501) }, token);
+    expectGraphQLErrorEnvelope(long, { status: 200, type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'search' });
+  });
+});
+
 describe('the query cost of filters, counts and statistics', () => {
   const filter = { fields: Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, exists: true })) };
   const aliased = (count: number, selection: string) => `query ($filter: FeedbackRecordFilter) { ${Array.from({ length: count }, (_, i) => `a${i}: ${selection}`).join(' ')} }`;

@@ -153,7 +153,7 @@ async function seed(): Promise<void> {
     select $1, ($2::bigint[])[1 + g % ${SOURCES}], case when g % 10 <> 0 then ($3::bigint[])[1 + g % ${PEOPLE}] end, 'ticket-' || g,
       timestamptz '2026-01-01' - g * interval '1 minute',
       jsonb_build_array(
-        jsonb_build_object('category', 'content', 'type', 'string', 'name', 'subject', 'value', 'Export times out'),
+        jsonb_build_object('category', 'content', 'type', 'string', 'name', 'subject', 'value', case when g % 1000 = 0 then 'SSO login loops' else 'Export times out' end),
         jsonb_build_object('category', 'metadata', 'type', 'integer', 'name', 'nps', 'value', (g * 7919) % 11),
         jsonb_build_object('category', 'metadata', 'type', 'string', 'name', 'plan', 'value', (array['free', 'starter', 'business', 'enterprise'])[1 + g % 4]),
         jsonb_build_object('category', 'metadata', 'type', 'json', 'name', 'tags', 'value', case when g % 50 = 0 then '["export", "performance"]'::jsonb else '["feedback"]'::jsonb end)),
@@ -390,6 +390,17 @@ describe('filtering, ordering and counting', () => {
     expect(result.body.data?.recordStats.groups.length).toBeGreaterThan(SOURCES);
     expect(afterAuthentication(statements)).toHaveLength(1);
     await expectIndexedPlans(statements);
+  });
+
+  it('searches the content fields through the search index, ranked, with its count and next page', async () => {
+    const query = `query ($after: String) { records(search: "sso login", first: 20, after: $after) { totalCount nodes { id source { name } } pageInfo { endCursor } } }`;
+    const first = await capture(() => server.graphql<{ records: { totalCount: number; pageInfo: { endCursor: string } } }>(query, {}, token));
+    expect(first.result.body.errors, first.result.text).toBeUndefined();
+    expect(first.result.body.data?.records.totalCount).toBe(RECORDS / 1000);
+    const next = await capture(() => server.graphql(query, { after: first.result.body.data?.records.pageInfo.endCursor }, token));
+    expect(next.result.body.errors, next.result.text).toBeUndefined();
+    const indexes = await expectIndexedPlans([...first.statements, ...next.statements]);
+    expect(indexes.some((index) => index.includes(': feedback_record_search_index (')), indexes.join('\n')).toBe(true);
   });
 
   it('reads pages ordered by a field and by createdAt through indexes only', async () => {

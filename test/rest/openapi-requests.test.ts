@@ -130,10 +130,10 @@ const references: Record<string, (operationId: string) => unknown> = {
 };
 
 /**
- * Parameters a cursor depends on: it is valid only with the order and field filters of the list that
- * returned it (none, here), so a request with a cursor leaves them out.
+ * Parameters a cursor depends on: it is valid only with the order, field filters and search of the list
+ * that returned it (none, here), so a request with a cursor leaves them out.
  */
-const cursorScope = new Set(['order', 'field']);
+const cursorScope = new Set(['order', 'field', 'q']);
 
 /** Real-looking numbers that libphonenumber deems possible, one per country. */
 const PHONE_NUMBERS = Object.keys(examples).flatMap((country) => {

@@ -87,6 +87,13 @@ describe('GET /v3/rest/records', () => {
     }
   });
 
+  it('searches the content fields with q, most relevant first, alone or with filters', async () => {
+    expect(names(await list({ q: 'csv' }))).toEqual(['export-ticket']);
+    expect(names(await list({ q: 'export -csv' }))).toEqual([]);
+    expect(names(await list({ q: 'csv', 'field[tags][contains]': '["sso"]' }))).toEqual([]);
+    expect(names(await list({ q: 'csv', include_total: 'true' }, `/feedback-sources/${sources.support}/records`))).toEqual(['export-ticket']);
+  });
+
   it('answers INVALID_FIELD_VALUE naming field[nps][lt] for a bound that is no number, date or date-time', async () => {
     const reply = await api.get('/records', { query: { 'field[nps][lt]': 'soon' } });
     const error = expectErrorEnvelope(reply, { type: 'validation_error', code: 'INVALID_FIELD_VALUE', param: 'field[nps][lt]', message: '"soon"' });
