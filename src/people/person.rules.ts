@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { isPossiblePhoneNumber } from 'libphonenumber-js';
 import { z } from 'zod';
 import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
@@ -35,6 +35,16 @@ function checkText(errors: FieldErrors, param: string, value: unknown, max: numb
   if (!isText(value, max)) {
     errors.add(param, 'INVALID_FIELD_VALUE', (n) => `${n(param)} must be 1 to ${max} characters; got ${describeValue(value)}.`);
   }
+}
+
+// libphonenumber-js loads on the first phone number checked rather than in every process at start:
+// it holds about 2.5 MiB, most of it its metadata.
+const require = createRequire(import.meta.url);
+let phoneNumbers: typeof import('libphonenumber-js') | undefined;
+function isPossiblePhoneNumber(phone: string): boolean {
+  const library: typeof import('libphonenumber-js') = phoneNumbers ?? require('libphonenumber-js');
+  phoneNumbers = library;
+  return library.isPossiblePhoneNumber(phone);
 }
 
 function checkPersonInput(input: PersonInput): FieldErrors {
