@@ -86,6 +86,19 @@ export const READ_RECORDS = `query ReadRecords($sourceId: ID!, $first: Int!) {
   }
 }`;
 
+/** A dashboard's filtered read: a numeric field predicate and a month of displayTs, with the count. */
+export const FILTERED_READ = `query FilteredRead($filter: FeedbackRecordFilter!, $first: Int!) {
+  records(filter: $filter, first: $first) { totalCount nodes { id displayTs fields { name value } source { name } } pageInfo { hasNextPage endCursor } }
+}`;
+/** A ranked full-text search of the content fields. */
+export const SEARCH_RECORDS = `query SearchRecords($search: String!, $first: Int!) {
+  records(search: $search, first: $first) { totalCount nodes { id fields { name value } } pageInfo { hasNextPage endCursor } }
+}`;
+/** Records tagged export per week in a time zone. */
+export const WEEKLY_STATS = `query WeeklyStats($filter: FeedbackRecordFilter!) {
+  recordStats(filter: $filter, groupBy: [WEEK], field: "nps_score", timeZone: "Europe/Berlin") { truncated groups { key { period } count avg } }
+}`;
+
 /** The scenarios of the issue, each gateway one after its floor; then ingest again on a grown table; then overload. */
 export function buildScenarios(context: BenchContext): Scenario[] {
   const examples = exampleRecords();
@@ -168,6 +181,41 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       floor: `floor: SELECT ${READ_PAGE} records+joins`,
     },
     { name: `REST list ${READ_PAGE} records`, target: 'gateway', phase: 'base', requests: [restList], recordsPerRequest: READ_PAGE, floor: `floor: SELECT ${READ_PAGE} records+joins` },
+    {
+      name: `GraphQL filtered read ${READ_PAGE} (nps_score < 7, last 30 days, totalCount)`,
+      target: 'gateway',
+      phase: 'base',
+      requests: [
+        {
+          method: 'POST',
+          path: '/graphql',
+          headers: authed,
+          body: graphql(FILTERED_READ, { first: READ_PAGE, filter: { displayTs: { gte: new Date(Date.now() - 30 * 86_400_000).toISOString() }, fields: [{ name: 'nps_score', lt: 7 }] } }),
+        },
+      ],
+      recordsPerRequest: READ_PAGE,
+    },
+    {
+      name: `GraphQL search ${READ_PAGE} ("sso", ranked, totalCount)`,
+      target: 'gateway',
+      phase: 'base',
+      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(SEARCH_RECORDS, { search: 'sso', first: READ_PAGE }) }],
+      recordsPerRequest: READ_PAGE,
+    },
+    {
+      name: 'GraphQL recordStats by week (tagged export, last 90 days, Europe/Berlin)',
+      target: 'gateway',
+      phase: 'base',
+      requests: [
+        {
+          method: 'POST',
+          path: '/graphql',
+          headers: authed,
+          body: graphql(WEEKLY_STATS, { filter: { displayTs: { gte: new Date(Date.now() - 90 * 86_400_000).toISOString() }, fields: [{ name: 'tags', contains: ['export'] }] } }),
+        },
+      ],
+      recordsPerRequest: null,
+    },
     { name: `floor: INSERT 1 record${grown}`, target: 'floor', phase: 'grown', requests: [floorInsert], recordsPerRequest: 1 },
     { name: `REST ingest 1 record, no key${grown}`, target: 'gateway', phase: 'grown', requests: [restIngest], recordsPerRequest: 1, floor: `floor: INSERT 1 record${grown}` },
     { name: 'overload: REST list, get, ingest', target: 'gateway', phase: 'overload', requests: [restList, restGet, restIngest], recordsPerRequest: null },

@@ -247,13 +247,13 @@ export function checkRecordFilter(input: RecordFilterInput | null | undefined, p
 
 /**
  * The text search reads of a record: its string fields of category content, as an English tsvector. The
- * expression index feedback_record_search_index is on exactly this expression, which the database
- * maintains with every write.
+ * database keeps it in the generated column search_vector with every write (record.entity.ts), under a
+ * GIN index; ranking reads the stored vector instead of computing it for every match.
  */
 export const SEARCH_DOCUMENT = (fields: string) =>
   `jsonb_to_tsvector('english'::regconfig, jsonb_path_query_array(${fields}, '$[*] ? (@.category == "content" && @.type == "string").value'), '["string"]')`;
 
-const searchDocument = sql.raw(SEARCH_DOCUMENT('r."fields"'));
+const searchDocument = sql.ref('r.search_vector');
 /** Web-search syntax: words, "quoted phrases", -exclusion and or. */
 const searchQuery = (text: string) => sql`websearch_to_tsquery('english'::regconfig, ${text})`;
 
