@@ -3,6 +3,8 @@ import type { RawBuilder } from 'kysely';
 import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
+import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
+import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
 import { Person } from './person.entity.ts';
 
 export function personNotFound(id: number, param = 'id'): NotFoundError {
@@ -203,4 +205,20 @@ export async function listPeople(em: EntityManager, organizationId: number, page
   ];
   const rows = await query(em, peopleWithCompanies(organizationId, sql.join(conditions, sql` and `), sql`order by "id" desc limit ${page.limit + 1}`));
   return rows.map((row) => toPersonView(em, row));
+}
+
+/**
+ * Queues `person.upserted` for the endpoints that want it, in the upsert's transaction: the person as
+ * the REST API shows it, read from the row the upsert wrote (with its company), only when an endpoint
+ * wants the event.
+ */
+export async function queuePersonUpserted(em: EntityManager, organizationId: number, personId: number): Promise<void> {
+  const data = sql`(select jsonb_build_object('id', p."id", 'email', p."email", 'external_id', p."external_id", 'first_name', p."first_name", 'last_name', p."last_name",
+      'phone', p."phone", 'boundary', p."boundary", 'company_id', p."company_id",
+      'company', case when c."id" is null then null else jsonb_build_object('id', c."id", 'name', c."name", 'domain', c."domain") end,
+      'created_at', ${restInstant(sql`p."created_at"`)}, 'updated_at', ${restInstant(sql`p."updated_at"`)})
+    from "person" p left join "company" c on c."id" = p."company_id" and c."organization_id" = p."organization_id"
+    where p."id" = ${personId} and p."organization_id" = ${organizationId})`;
+  const queued = await query(em, sql`${outboxInsert(organizationId, 'person.upserted', data)} returning 1`);
+  if (queued.length > 0) wakeWebhookWorkers();
 }

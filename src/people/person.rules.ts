@@ -7,7 +7,7 @@ import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
 import { checkCompanyInput, upsertCompany, type CompanyInput } from './company.rules.ts';
-import { CompanyView, findPersonByEmail, findPersonByExternalId, personNotFound, type PersonView, personViewOf } from './person.queries.ts';
+import { CompanyView, findPersonByEmail, findPersonByExternalId, personNotFound, type PersonView, personViewOf, queuePersonUpserted } from './person.queries.ts';
 import { Person } from './person.entity.ts';
 
 export const boundaries = ['external', 'internal'] as const;
@@ -97,6 +97,7 @@ async function upsertOnce(em: EntityManager, organizationId: number, input: Pers
     const company = input.company ? await upsertCompany(tx, organizationId, input.company) : null;
     if (input.company !== undefined) person.company = company;
     await tx.flush();
+    await queuePersonUpserted(tx, organizationId, person.id);
     // A company the input left alone was not read; GraphQL's company loader reads it when asked.
     return { person: personViewOf(person, company ? new CompanyView(company) : input.company === null ? null : undefined), created: !existing };
   });

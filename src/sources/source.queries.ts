@@ -2,6 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { byId, type Keyset, type Page } from '../database/keyset.ts';
+import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
+import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
 import { FeedbackSource } from './source.entity.ts';
 
 export function sourceNotFound(id: number, param = 'id'): NotFoundError {
@@ -124,4 +126,24 @@ export async function existsRecordInSource(em: EntityManager, organizationId: nu
     sql`select 1 from "feedback_record" where "source_id" = ${sourceId} and "organization_id" = ${organizationId} order by "display_ts", "id" limit 1`,
   );
   return rows.length > 0;
+}
+
+/**
+ * Queues a source event for the endpoints that want it, in the write's transaction: the source as the
+ * REST API shows it, read from its row (a deleted source's just before its delete), only when an
+ * endpoint wants the event.
+ */
+export async function queueSourceEvent(
+  em: EntityManager,
+  organizationId: number,
+  type: 'feedback_source.created' | 'feedback_source.updated' | 'feedback_source.deleted',
+  sourceId: number,
+): Promise<void> {
+  // A new source holds no records, nor does one about to be deleted (emptied first, or refused).
+  const recordCount = type === 'feedback_source.updated' ? sql`(select count(*) from "feedback_record" r where r."source_id" = s."id")` : sql`0`;
+  const data = sql`(select jsonb_build_object('id', s."id", 'name', s."name", 'type', s."type", 'description', s."description", 'record_count', ${recordCount},
+      'created_at', ${restInstant(sql`s."created_at"`)}, 'updated_at', ${restInstant(sql`s."updated_at"`)})
+    from "feedback_source" s where s."id" = ${sourceId} and s."organization_id" = ${organizationId})`;
+  const queued = await query(em, sql`${outboxInsert(organizationId, type, data)} returning 1`);
+  if (queued.length > 0) wakeWebhookWorkers();
 }

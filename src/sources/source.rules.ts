@@ -4,7 +4,7 @@ import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
-import { existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail } from './source.queries.ts';
+import { existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail, queueSourceEvent } from './source.queries.ts';
 import { FeedbackSource } from './source.entity.ts';
 import { grouped } from '../http/limits.ts';
 
@@ -62,6 +62,7 @@ export async function createSource(em: EntityManager, organizationId: number, in
     description: input.description ?? null,
   });
   await flushUniqueName(em, name);
+  await queueSourceEvent(em, organizationId, 'feedback_source.created', source.id);
   return new FeedbackSourceView(source);
 }
 
@@ -72,6 +73,7 @@ export async function updateSource(em: EntityManager, organizationId: number, id
   if (typeof input.type === 'string') source.type = input.type;
   if (input.description !== undefined) source.description = input.description;
   await flushUniqueName(em, source.name);
+  await queueSourceEvent(em, organizationId, 'feedback_source.updated', source.id);
   return new FeedbackSourceView(source);
 }
 
@@ -85,6 +87,7 @@ export async function deleteSource(em: EntityManager, organizationId: number, id
     } else {
       if (await existsRecordInSource(em, organizationId, source.id)) throw notEmpty();
     }
+    await queueSourceEvent(em, organizationId, 'feedback_source.deleted', source.id);
     em.remove(source);
     await em.flush();
   } catch (error) {

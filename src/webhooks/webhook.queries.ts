@@ -252,7 +252,11 @@ export async function replayEvent(em: EntityManager, organizationId: number, id:
   return toEventView(em, row);
 }
 
-/** The outbox rows of an event that is not written by the ingest statement itself, for every enabled endpoint that wants it. */
+/**
+ * The outbox rows of an event that is not written by the ingest statement itself, for every enabled
+ * endpoint that wants it. A source filter narrows record events only: these events go to every
+ * endpoint subscribed to their type. `data` is evaluated only when some endpoint wants the event.
+ */
 export function outboxInsert(organizationId: number, type: WebhookEventType, data: ReturnType<typeof sql>, exceptEndpoint: number | null = null) {
   return sql`insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
     select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", ${type}, ${data}, now(), now(), 'pending', 0

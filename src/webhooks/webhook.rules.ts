@@ -10,7 +10,15 @@ import { describeValue, isText } from '../validation/values.ts';
 import { findMissingSources, insertEndpoint, rotateEndpointSecret, updateEndpoint, type WebhookEndpointView } from './webhook.queries.ts';
 
 /** What a webhook endpoint may subscribe to; each is the `type` of the deliveries it gets. */
-export const webhookEventTypes = ['feedback_record.created', 'feedback_record.deleted', 'webhook_endpoint.disabled'] as const;
+export const webhookEventTypes = [
+  'feedback_record.created',
+  'feedback_record.deleted',
+  'person.upserted',
+  'feedback_source.created',
+  'feedback_source.updated',
+  'feedback_source.deleted',
+  'webhook_endpoint.disabled',
+] as const;
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
 export const MAX_URL_LENGTH = 2_048;

@@ -115,6 +115,17 @@ async function expectIndexedPlans(statements: Statement[]): Promise<string[]> {
   return plans.flatMap((plan) => plan.indexes);
 }
 
+/**
+ * The write's one outbox statement (the event's webhook_event rows, in its transaction) finds the
+ * endpoints that want the event through their organization's index.
+ */
+async function expectOutboxByOrganization(statements: Statement[]): Promise<void> {
+  const outbox = statements.filter((statement) => /^\s*insert into "webhook_event"/i.test(statement.text));
+  expect(outbox, statements.map((statement) => statement.text).join('\n')).toHaveLength(1);
+  const indexes = await expectIndexedPlans(outbox);
+  expect(indexes.some((index) => index.startsWith('webhook_endpoint: webhook_endpoint_organization_id_index')), indexes.join('\n')).toBe(true);
+}
+
 const subject = (text: string) => [{ category: 'content', type: 'string', name: 'subject', value: text }];
 
 async function seed(): Promise<void> {
@@ -338,12 +349,29 @@ describe('upserting people', () => {
     ['new, with a company matched by name', { email: 'kenji@example.com', company: { name: 'Company 11' } }],
     ['new, with a new company without a domain', { email: 'ana@example.com', company: { name: 'Brand-new Company' } }],
   ] as const) {
-    it(`upserts a person ${name} through indexes only`, async () => {
+    it(`upserts a person ${name} through indexes only, queuing person.upserted by the endpoints' organization index`, async () => {
       const { result, statements } = await capture(() => rest.put('/people', body));
       expect([200, 201], result.text).toContain(result.status);
       await expectIndexedPlans(statements);
+      await expectOutboxByOrganization(statements);
     });
   }
+});
+
+describe('writing sources', () => {
+  it('creates, updates and deletes a source through indexes only, each queuing its event by the endpoints\' organization index', async () => {
+    const created = await capture(() => rest.post<{ id: number }>('/feedback-sources', { name: 'Planned source' }));
+    expect(created.result.status, created.result.text).toBe(201);
+    const id = created.result.body.id;
+    const updated = await capture(() => rest.patch(`/feedback-sources/${id}`, { description: 'Planned' }));
+    expect(updated.result.status, updated.result.text).toBe(200);
+    const deleted = await capture(() => rest.delete(`/feedback-sources/${id}`));
+    expect(deleted.result.status, deleted.result.text).toBe(200);
+    for (const write of [created, updated, deleted]) {
+      await expectIndexedPlans(write.statements);
+      await expectOutboxByOrganization(write.statements);
+    }
+  });
 });
 
 describe('filtering, ordering and counting', () => {
