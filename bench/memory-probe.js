@@ -10,7 +10,7 @@
  * sources come from the compile cache (src/compile-cache.js), and so change what it measures.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver, performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 const gcTime = { young: 0, old: 0 };
@@ -24,7 +24,12 @@ new PerformanceObserver((list) => {
 const mib = (bytes) => Math.round((bytes / (1024 * 1024)) * 10) / 10;
 const statusKib = (status, field) => Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? 0);
 
+let loop = performance.eventLoopUtilization();
+
 function sample() {
+  const now = performance.eventLoopUtilization();
+  const busy = performance.eventLoopUtilization(now, loop).utilization;
+  loop = now;
   const usage = process.memoryUsage();
   const heap = v8.getHeapStatistics();
   const spaces = v8.getHeapSpaceStatistics();
@@ -47,6 +52,8 @@ function sample() {
     arrayBuffers: mib(usage.arrayBuffers),
     gcYoungMs: Math.round(gcTime.young),
     gcOldMs: Math.round(gcTime.old),
+    // The share of the time since the previous sample the event loop was busy (src/memory-reducer.ts counts below 2% as idle).
+    loopBusy: Math.round(busy * 1000) / 1000,
   };
 }
 

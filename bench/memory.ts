@@ -88,6 +88,8 @@ interface MemorySample {
   /** Main-thread garbage collection since start, ms: young generation (scavenges), and the rest (mark-compact, incremental marking steps, weak callbacks). */
   gcYoungMs: number;
   gcOldMs: number;
+  /** The share of the time since the previous sample the event loop was busy. */
+  loopBusy: number;
 }
 
 interface Variant {
@@ -239,6 +241,7 @@ const sampleColumns: [string, (sample: MemorySample) => number][] = [
   ['old', (sample) => sample.oldSpaces],
   ['native', (sample) => sample.rssAnon - sample.heapResident],
   ['external', (sample) => sample.external],
+  ['loop busy %', (sample) => sample.loopBusy * 100],
 ];
 
 function printTimeline(variant: Variant, samples: MemorySample[]): void {
