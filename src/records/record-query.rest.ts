@@ -20,9 +20,9 @@ const ListAllRecords = graphql(`query listAllRecords($sourceId: ID, $personId: I
 }`, [RecordFields]);
 
 // A key holds exactly what was grouped by: each key field is selected only when its grouping was asked for.
-const GetRecordStats = graphql(`query getRecordStats($filter: FeedbackRecordFilter, $groupBy: [RecordStatsGrouping!], $field: String, $groupField: String, $timeZone: String,
+const GetRecordStats = graphql(`query getRecordStats($sourceId: ID, $personId: ID, $filter: FeedbackRecordFilter, $groupBy: [RecordStatsGrouping!], $field: String, $groupField: String, $timeZone: String,
   $bySource: Boolean!, $byCompany: Boolean!, $byPerson: Boolean!, $byPeriod: Boolean!, $byField: Boolean!) {
-  recordStats(filter: $filter, groupBy: $groupBy, field: $field, groupField: $groupField, timeZone: $timeZone) {
+  recordStats(sourceId: $sourceId, personId: $personId, filter: $filter, groupBy: $groupBy, field: $field, groupField: $groupField, timeZone: $timeZone) {
     truncated
     groups {
       key {
@@ -143,7 +143,7 @@ const statsRoute = readRoute({
   description: statsDocs.description,
   tag: docs.tag,
   scope: 'records:read',
-  errors: [],
+  errors: ['FEEDBACK_SOURCE_NOT_FOUND', 'PERSON_NOT_FOUND'],
   path: restPath('/records/stats', {}),
   query: statsQuery,
   document: GetRecordStats,
@@ -151,12 +151,12 @@ const statsRoute = readRoute({
     const groupBy = [...(query.groupBy ?? []), ...(query.period ? [query.period] : []), ...(query.groupField ? (['FIELD'] as const) : [])];
     const displayTs = query.since || query.until ? { ...(query.since ? { gte: query.since } : {}), ...(query.until ? { lt: query.until } : {}) } : null;
     const parts = {
-      ...(query.sourceId ? { sourceId: { eq: query.sourceId } } : {}),
-      ...(query.personId ? { personId: { eq: query.personId } } : {}),
       ...(displayTs ? { displayTs } : {}),
       ...query.field,
     };
     return {
+      sourceId: query.sourceId ?? null,
+      personId: query.personId ?? null,
       filter: Object.keys(parts).length === 0 ? null : parts,
       groupBy,
       field: query.valueField ?? null,

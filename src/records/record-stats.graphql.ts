@@ -3,8 +3,10 @@ import { builder } from '../graphql/builder.ts';
 import { authorize } from '../graphql/context.ts';
 import { describeValue, isText } from '../validation/values.ts';
 import { MAX_NAME_LENGTH } from './record-fields.ts';
-import { checkRecordFilter } from './record-filter.ts';
-import { FeedbackRecordFilter } from './record.graphql.ts';
+import { checkRecordFilter, type RecordCondition } from './record-filter.ts';
+import { FeedbackRecordFilter, optionalId } from './record.graphql.ts';
+import { findPersonOrFail } from '../people/person.queries.ts';
+import { findSourceOrFail } from '../sources/source.queries.ts';
 import { MAX_STATS_GROUPS, recordStats, type StatsGroup, type StatsGrouping, statsGroupings } from './record-stats.queries.ts';
 
 // recordStats: the records a filter matches, grouped and counted, with min/max/avg/sum of a numeric field.
@@ -82,6 +84,8 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'Counts the records a filter matches, grouped by source, company, person, a time bucket or a field\'s value, with min, max, avg and sum of a numeric field. Needs records:read.',
     args: {
+      sourceId: t.arg.id({ description: 'Only records of this source; an unknown one is FEEDBACK_SOURCE_NOT_FOUND.' }),
+      personId: t.arg.id({ description: 'Only records of this person; an unknown one is PERSON_NOT_FOUND.' }),
       filter: t.arg({ type: FeedbackRecordFilter, description: 'Only the records matching this filter.' }),
       groupBy: t.arg({ type: [RecordStatsGrouping], description: 'The keys to group by; none: one group of every record.' }),
       field: t.arg.string({ description: 'The integer or float field whose min, max, avg and sum each group answers.' }),
@@ -91,7 +95,9 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'records:read');
       const errors = new FieldErrors();
-      const condition = checkRecordFilter(args.filter, 'filter', errors);
+      const filtered = checkRecordFilter(args.filter, 'filter', errors);
+      const sourceId = optionalId(args.sourceId, 'sourceId', errors);
+      const personId = optionalId(args.personId, 'personId', errors);
       const groupBy = [...new Set(args.groupBy ?? [])].filter(isGrouping);
       if (groupBy.filter((grouping) => grouping === 'DAY' || grouping === 'WEEK' || grouping === 'MONTH').length > 1) {
         errors.add('groupBy', 'INVALID_FIELD_VALUE', (n) => `${n('groupBy')} may hold one of DAY, WEEK and MONTH; got ${groupBy.join(', ')}.`);
@@ -104,7 +110,18 @@ builder.queryFields((t) => ({
       const timeZone = args.timeZone ?? 'UTC';
       if (!isTimeZoneName(timeZone)) errors.add('timeZone', 'INVALID_FIELD_VALUE', (n) => `${n('timeZone')} must be an IANA time zone name such as Europe/Berlin; got ${describeValue(args.timeZone)}.`);
       errors.throwIfAny();
-      return await recordStats(ctx.em, viewer.organizationId, { condition, groupBy, valueField: args.field ?? null, groupField: args.groupField ?? null, timeZone });
+      const scoped: RecordCondition[] = [
+        ...(sourceId === null ? [] : [{ kind: 'ids' as const, column: 'source_id' as const, ids: [sourceId] }]),
+        ...(personId === null ? [] : [{ kind: 'ids' as const, column: 'person_id' as const, ids: [personId] }]),
+        ...(filtered === null ? [] : [filtered]),
+      ];
+      const condition: RecordCondition | null = scoped.length === 0 ? null : scoped.length === 1 ? (scoped[0] ?? null) : { kind: 'and', of: scoped };
+      const stats = await recordStats(ctx.em, viewer.organizationId, { condition, groupBy, valueField: args.field ?? null, groupField: args.groupField ?? null, timeZone });
+      // No record counted must still tell a missing source or person apart from one without records.
+      const none = stats.groups.every((group) => group.count === 0);
+      if (none && sourceId !== null) await findSourceOrFail(ctx.em, viewer.organizationId, sourceId, 'sourceId');
+      if (none && personId !== null) await findPersonOrFail(ctx.em, viewer.organizationId, personId, 'personId');
+      return stats;
     },
   }),
 }));

@@ -296,7 +296,7 @@ builder.objectField(PersonRef, 'records', (t) =>
 );
 
 /** Reads an optional id argument, reporting a bad one with the others. */
-function optionalId(value: string | number | null | undefined, param: string, errors: FieldErrors): number | null {
+export function optionalId(value: string | number | null | undefined, param: string, errors: FieldErrors): number | null {
   try {
     return parseOptionalId(value, param);
   } catch (error) {

@@ -35,11 +35,11 @@ const A_KEYS = {
   graphql: { sourceName: 'NPS Survey', email: 'grace@initech.example', externalId: 'crm-0002', domain: 'initech.example' },
 };
 
-type Owner = 'source' | 'person' | 'record' | 'webhook' | 'webhookEvent';
+type Owner = 'source' | 'person' | 'company' | 'record' | 'webhook' | 'webhookEvent';
 
 /** What A owns (the source, person and record the probes aim at) and what B owns. */
-const a = { source: '', person: '', record: '', webhook: '', webhookEvent: '' };
-const b = { source: '', person: '', record: '', webhook: '', webhookEvent: '' };
+const a = { source: '', person: '', company: '', record: '', webhook: '', webhookEvent: '' };
+const b = { source: '', person: '', company: '', record: '', webhook: '', webhookEvent: '' };
 
 const subject = (text: string) => [{ category: 'content', type: 'string', name: 'subject', value: text }];
 
@@ -93,7 +93,7 @@ function expectNoMarker(answer: Answer): void {
   expect(JSON.stringify(answer.body)).not.toContain(MARKER);
 }
 
-async function idsOfB(owner: Owner | 'company'): Promise<string[]> {
+async function idsOfB(owner: Owner): Promise<string[]> {
   const table = { source: 'feedback_source', person: 'person', record: 'feedback_record', company: 'company', webhook: 'webhook_endpoint', webhookEvent: 'webhook_event' }[owner];
   const found = await rows<{ id: string }>(server.orm, `select "id" from "${table}" where "organization_id" = ? order by "id"`, [orgB]);
   return found.map((row) => String(row.id));
@@ -280,6 +280,18 @@ const REST_SWEEP: Record<string, RestEntry> = {
       { arg: 'query.person_id', owner: 'person', call: (id) => ({ path: `/feedback-sources/${b.source}/records`, query: { person_id: id } }), expected: personNotFound('person_id') },
     ],
   },
+  'GET /records': {
+    probes: [
+      { arg: 'query.source_id', owner: 'source', call: (id) => ({ path: '/records', query: { source_id: id } }), expected: sourceNotFound('source_id') },
+      { arg: 'query.person_id', owner: 'person', call: (id) => ({ path: '/records', query: { person_id: id } }), expected: personNotFound('person_id') },
+    ],
+  },
+  'GET /records/stats': {
+    probes: [
+      { arg: 'query.source_id', owner: 'source', call: (id) => ({ path: '/records/stats', query: { source_id: id } }), expected: sourceNotFound('source_id') },
+      { arg: 'query.person_id', owner: 'person', call: (id) => ({ path: '/records/stats', query: { person_id: id } }), expected: personNotFound('person_id') },
+    ],
+  },
   'GET /feedback-sources/{id}/records/{record_id}': {
     probes: [
       { arg: 'path.id', owner: 'source', call: (id) => ({ path: `/feedback-sources/${id}/records/${b.record}` }), expected: sourceNotFound('id') },
@@ -326,6 +338,17 @@ const dataOf = (answer: Answer) => {
 };
 const nodeIds = (connection: unknown) => (connection as { edges: { node: { id: string } }[] }).edges.map((edge) => edge.node.id);
 
+/** Probes of the id filters of a records filter: each of A's ids matches nothing, as one that never existed. */
+function filterProbes(field: string, empty: Record<string, unknown>): GraphQLProbe[] {
+  return (['sourceId', 'personId', 'companyId'] as const).flatMap((key) => {
+    const owner = ({ sourceId: 'source', personId: 'person', companyId: 'company' } as const)[key];
+    return [
+      { arg: `filter.${key}.eq`, owner, variables: (id: string) => ({ filter: { [key]: { eq: id } } }), expected: { data: { [field]: empty } } },
+      { arg: `filter.${key}.in`, owner, variables: (id: string) => ({ filter: { [key]: { in: [id] } } }), expected: { data: { [field]: empty } } },
+    ];
+  });
+}
+
 const GRAPHQL_SWEEP: Record<string, GraphQLEntry> = {
   'Query.viewer': {
     query: '{ viewer { apiKeyId scopes organization { id name } } }',
@@ -363,14 +386,33 @@ const GRAPHQL_SWEEP: Record<string, GraphQLEntry> = {
     probes: [{ arg: 'id', owner: 'person', variables: (id) => ({ id }), expected: missingField('person', personNotFound('id')) }],
   },
   'Query.records': {
-    query: 'query ($sourceId: ID, $personId: ID) { records(sourceId: $sourceId, personId: $personId, first: 100) { edges { node { id externalId fields { name value } } } } }',
+    query:
+      'query ($sourceId: ID, $personId: ID, $filter: FeedbackRecordFilter) { records(sourceId: $sourceId, personId: $personId, filter: $filter, first: 100) { totalCount edges { node { id externalId fields { name value } } } } }',
     probes: [
       { arg: 'sourceId', owner: 'source', variables: (id) => ({ sourceId: id }), expected: missingField('records', sourceNotFound('sourceId')) },
       { arg: 'personId', owner: 'person', variables: (id) => ({ personId: id }), expected: missingField('records', personNotFound('personId')) },
+      ...filterProbes('records', { totalCount: 0, edges: [] }),
     ],
     withoutId: {
       variables: () => ({}),
       check: async (answer) => expect(nodeIds(dataOf(answer).records).sort()).toEqual((await idsOfB('record')).sort()),
+    },
+  },
+  'Query.recordStats': {
+    query:
+      'query ($sourceId: ID, $personId: ID, $filter: FeedbackRecordFilter) { recordStats(sourceId: $sourceId, personId: $personId, filter: $filter, groupBy: [SOURCE]) { truncated groups { key { sourceId } count } } }',
+    probes: [
+      { arg: 'sourceId', owner: 'source', variables: (id) => ({ sourceId: id }), expected: missingField('recordStats', sourceNotFound('sourceId')) },
+      { arg: 'personId', owner: 'person', variables: (id) => ({ personId: id }), expected: missingField('recordStats', personNotFound('personId')) },
+      // A filter narrows: A's ids match nothing, as ids that never existed do.
+      ...filterProbes('recordStats', { truncated: false, groups: [] }),
+    ],
+    withoutId: {
+      variables: () => ({}),
+      check: async (answer) => {
+        const { recordStats } = dataOf(answer) as { recordStats: { groups: { key: { sourceId: string } }[] } };
+        await expectOnlyB('source', recordStats.groups.map((group) => group.key.sourceId));
+      },
     },
   },
   'Query.record': {
@@ -548,6 +590,7 @@ async function setUp(): Promise<void> {
       body: { email: keys.email, external_id: keys.externalId, first_name: `${MARKER} first`, last_name: `${MARKER} last`, company: { name: `${MARKER} company`, domain: keys.domain } },
     });
     if (keys === A_KEYS.rest) a.person = String(person.id);
+    if (keys === A_KEYS.rest) a.company = String((person as { company_id?: number }).company_id);
   }
   a.record = String((await asA('POST', { path: `/feedback-sources/${a.source}/records`, body: { external_id: 'ticket-4711', person_id: Number(a.person), fields: subject(`${MARKER} cannot log in`) } })).id);
   expect((await sendRest('POST', { path: '/feedback-sources', body: SHARED_KEY_SOURCES.rest }, tokenA, A_IDEMPOTENCY_KEYS.rest)).status).toBe(201);
