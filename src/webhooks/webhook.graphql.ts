@@ -67,7 +67,9 @@ export const WebhookEventRef = builder.objectRef<WebhookEventView>('WebhookEvent
     deliveryAttempts: t.loadableList({
       type: WebhookAttemptRef,
       description: 'Every attempt so far, oldest first.',
-      load: (ids: string[], ctx) => findAttemptsByEvents(ctx.em, authenticate(ctx).organizationId, ids),
+      // Async, so that a refusal rejects with its own error: DataLoader replaces an error thrown
+      // synchronously by its batch function with a TypeError, which every API answers as a 500.
+      load: async (ids: string[], ctx) => await findAttemptsByEvents(ctx.em, authenticate(ctx).organizationId, ids),
       resolve: (event) => event.id,
     }),
   }),
