@@ -1,7 +1,7 @@
 import { NotFoundError, PermissionError, ValidationError } from '../errors/api-error.ts';
 import { byId, type Keyset } from '../database/keyset.ts';
 import { builder } from '../graphql/builder.ts';
-import { pageArgs } from '../graphql/connections.ts';
+import { pageArgs, totalCountField } from '../graphql/connections.ts';
 import { authenticate, authorize } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
@@ -11,6 +11,8 @@ import { wakeWebhookWorkers } from './webhook-worker.ts';
 import {
   findAttemptsByEvents,
   findEndpointOrFail,
+  countEndpointEvents,
+  countEndpoints,
   listEndpointEvents,
   deleteEndpoint,
   listEndpoints,
@@ -76,7 +78,13 @@ export const WebhookEventRef = builder.objectRef<WebhookEventView>('WebhookEvent
 });
 
 const WebhookEventConnection = builder.connectionObject(
-  { type: WebhookEventRef, name: 'WebhookEventConnection', description: 'One page of an endpoint\'s events, newest first.', edgesField: { description: 'The events on this page.' } },
+  {
+    type: WebhookEventRef,
+    name: 'WebhookEventConnection',
+    description: 'One page of an endpoint\'s events, newest first.',
+    edgesField: { description: 'The events on this page.' },
+    fields: (t) => ({ totalCount: totalCountField(t, 'events') }),
+  },
   { description: 'One webhook event on a page, with its cursor.', nodeField: { description: 'The event.' } },
 );
 
@@ -101,14 +109,21 @@ export const WebhookEndpointRef = builder.objectRef<WebhookEndpointView>('Webhoo
       resolve: async (endpoint, args, ctx) => {
         const viewer = authorize(ctx, 'webhooks:read');
         const page = readPage(args, eventKeyset);
-        return toConnection(await listEndpointEvents(ctx.em, viewer.organizationId, endpoint.id, page), page, eventKeyset);
+        const rows = await listEndpointEvents(ctx.em, viewer.organizationId, endpoint.id, page);
+        return toConnection(rows, page, eventKeyset, () => countEndpointEvents(ctx.em, viewer.organizationId, endpoint.id));
       },
     }),
   }),
 });
 
 const WebhookEndpointConnection = builder.connectionObject(
-  { type: WebhookEndpointRef, name: 'WebhookEndpointConnection', description: 'One page of webhook endpoints, newest first.', edgesField: { description: 'The endpoints on this page.' } },
+  {
+    type: WebhookEndpointRef,
+    name: 'WebhookEndpointConnection',
+    description: 'One page of webhook endpoints, newest first.',
+    edgesField: { description: 'The endpoints on this page.' },
+    fields: (t) => ({ totalCount: totalCountField(t, 'endpoints') }),
+  },
   { description: 'One webhook endpoint on a page, with its cursor.', nodeField: { description: 'The endpoint.' } },
 );
 
@@ -121,7 +136,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const viewer = authorize(ctx, 'webhooks:read');
       const page = readPage(args, byId);
-      return toConnection<WebhookEndpointView, number>(await listEndpoints(ctx.em, viewer.organizationId, page), page, byId);
+      return toConnection<WebhookEndpointView, number>(await listEndpoints(ctx.em, viewer.organizationId, page), page, byId, () => countEndpoints(ctx.em, viewer.organizationId));
     },
   }),
   webhookEndpoint: t.field({

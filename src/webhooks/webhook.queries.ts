@@ -138,6 +138,12 @@ export async function listEndpoints(em: EntityManager, organizationId: number, p
   return rows.map((row) => toEndpointView(em, row));
 }
 
+/** How many endpoints the organization has, for totalCount. */
+export async function countEndpoints(em: EntityManager, organizationId: number): Promise<number> {
+  const [row] = await query(em, sql<{ count: string }>`select count(*) as "count" from "webhook_endpoint" where "organization_id" = ${organizationId}`);
+  return Number(row?.count ?? 0);
+}
+
 /** One message of the outbox to one endpoint, with its attempts so far. */
 export class WebhookEventView {
   readonly id: string;
@@ -199,6 +205,15 @@ export async function listEndpointEvents(em: EntityManager, organizationId: numb
       order by e."created_at" desc, e."id" desc limit ${page.limit + 1}`,
   );
   return rows.map((row) => toEventView(em, row));
+}
+
+/** How many events an endpoint has, for totalCount. */
+export async function countEndpointEvents(em: EntityManager, organizationId: number, endpointId: number): Promise<number> {
+  const [row] = await query(
+    em,
+    sql<{ count: string }>`select count(*) as "count" from "webhook_event" e where e."endpoint_id" = ${endpointId} and e."organization_id" = ${organizationId}`,
+  );
+  return Number(row?.count ?? 0);
 }
 
 /** One attempt to deliver a message. */

@@ -253,6 +253,18 @@ describe('counting records', () => {
     });
   });
 
+  it('answers totalCount on the lists of webhook endpoints and of an endpoint\'s events', async () => {
+    const created = await new RestClient(server.url, token).post<{ id: number }>('/webhooks', { url: 'https://93.184.215.14/hooks', event_types: ['webhook_endpoint.disabled'] });
+    expect(created.status, created.text).toBe(201);
+    const reply = await server.graphql<{ webhookEndpoints: Page & { nodes: { id: string; events: { totalCount: number } }[] } }>(
+      '{ webhookEndpoints(first: 1) { totalCount nodes { id events { totalCount nodes { id } } } } }',
+      {},
+      token,
+    );
+    expect(reply.body.errors, reply.text).toBeUndefined();
+    expect(reply.body.data?.webhookEndpoints).toEqual({ totalCount: 1, nodes: [{ id: String(created.body.id), events: { totalCount: 0, nodes: [] } }] });
+  });
+
   it('counts only the organization\'s own records', async () => {
     const reply = await server.graphql<{ records: Page }>(COUNTED, { filter: { fields: [{ name: 'tags', contains: ['export'] }] } }, token);
     expect(reply.body.data?.records.totalCount).toBe(1);
