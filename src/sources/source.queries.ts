@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RawBuilder } from 'kysely';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { byId, type Keyset, type Page } from '../database/keyset.ts';
@@ -128,22 +129,76 @@ export async function existsRecordInSource(em: EntityManager, organizationId: nu
   return rows.length > 0;
 }
 
+/** The source of the row aliased `s` as the REST API shows it, with the record count given. */
+const restSource = (recordCount: RawBuilder<unknown>) =>
+  sql`jsonb_build_object('id', s."id", 'name', s."name", 'type', s."type", 'description', s."description", 'record_count', ${recordCount},
+    'created_at', ${restInstant(sql`s."created_at"`)}, 'updated_at', ${restInstant(sql`s."updated_at"`)})`;
+
+type SourceEventType = 'feedback_source.created' | 'feedback_source.updated' | 'feedback_source.deleted';
+
 /**
- * Queues a source event for the endpoints that want it, in the write's transaction: the source as the
- * REST API shows it, read from its row (a deleted source's just before its delete), only when an
- * endpoint wants the event.
+ * The outbox rows of a source event, written by the statement of the change: a message for the
+ * source written by the CTE `written` and each enabled endpoint that wants the event.
  */
-export async function queueSourceEvent(
+function sourceOutbox(organizationId: number, type: SourceEventType, written: string): RawBuilder<unknown> {
+  return sql`insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
+    select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", ${type}, ${restSource(sql`0`)}, now(), now(), 'pending', 0
+    from ${sql.table(written)} s join "webhook_endpoint" w on w."organization_id" = ${organizationId} and w."enabled" and ${type} = any(w."event_types")
+    returning 1`;
+}
+
+/**
+ * Inserts a source and queues its feedback_source.created in one statement; null when the
+ * organization already has a source of that name (the unique index decides, so two concurrent
+ * creations with one name leave exactly one row).
+ */
+export async function insertSource(
   em: EntityManager,
   organizationId: number,
-  type: 'feedback_source.created' | 'feedback_source.updated' | 'feedback_source.deleted',
-  sourceId: number,
-): Promise<void> {
-  // A new source holds no records, nor does one about to be deleted (emptied first, or refused).
-  const recordCount = type === 'feedback_source.updated' ? sql`(select count(*) from "feedback_record" r where r."source_id" = s."id")` : sql`0`;
-  const data = sql`(select jsonb_build_object('id', s."id", 'name', s."name", 'type', s."type", 'description', s."description", 'record_count', ${recordCount},
-      'created_at', ${restInstant(sql`s."created_at"`)}, 'updated_at', ${restInstant(sql`s."updated_at"`)})
+  source: { name: string; type: string; description: string | null },
+): Promise<FeedbackSourceView | null> {
+  const [row] = await query(
+    em,
+    sql<SourceRow & { queued: boolean }>`with "inserted" as (
+        insert into "feedback_source" ("organization_id", "name", "type", "description", "created_at", "updated_at")
+        values (${organizationId}, ${source.name}, ${source.type}, ${source.description}, now(), now())
+        on conflict ("organization_id", "name") do nothing
+        returning *
+      ), "outbox" as (
+        ${sourceOutbox(organizationId, 'feedback_source.created', 'inserted')}
+      )
+      select ${sourceColumns}, exists (select 1 from "outbox") as "queued" from "inserted" s`,
+  );
+  if (row?.queued) wakeWebhookWorkers();
+  return row ? toSourceView(em, row) : null;
+}
+
+/**
+ * Deletes a source and queues its feedback_source.deleted (the source as it was, emptied) in one
+ * statement; false when the organization has no such source.
+ */
+export async function deleteSourceRow(em: EntityManager, organizationId: number, id: number): Promise<boolean> {
+  const [row] = await query(
+    em,
+    sql<{ deleted: boolean; queued: boolean }>`with "deleted" as (
+        delete from "feedback_source" where "id" = ${id} and "organization_id" = ${organizationId} returning *
+      ), "outbox" as (
+        ${sourceOutbox(organizationId, 'feedback_source.deleted', 'deleted')}
+      )
+      select exists (select 1 from "deleted") as "deleted", exists (select 1 from "outbox") as "queued"`,
+  );
+  if (row?.queued) wakeWebhookWorkers();
+  return row?.deleted ?? false;
+}
+
+/**
+ * Queues feedback_source.updated in the update's transaction, after the unit of work wrote only the
+ * columns that changed: the source as the REST API shows it, read from its row, only when an endpoint
+ * wants the event.
+ */
+export async function queueSourceUpdated(em: EntityManager, organizationId: number, sourceId: number): Promise<void> {
+  const data = sql`(select ${restSource(sql`(select count(*) from "feedback_record" r where r."source_id" = s."id")`)}
     from "feedback_source" s where s."id" = ${sourceId} and s."organization_id" = ${organizationId})`;
-  const queued = await query(em, sql`${outboxInsert(organizationId, type, data)} returning 1`);
+  const queued = await query(em, sql`${outboxInsert(organizationId, 'feedback_source.updated', data)} returning 1`);
   if (queued.length > 0) wakeWebhookWorkers();
 }

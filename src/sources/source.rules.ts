@@ -1,11 +1,9 @@
-import { UniqueConstraintViolationException, ForeignKeyConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
-import { Organization } from '../organizations/organization.entity.ts';
 import { describeValue, isText } from '../validation/values.ts';
-import { existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail, queueSourceEvent } from './source.queries.ts';
-import { FeedbackSource } from './source.entity.ts';
+import { deleteSourceRow, existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail, findSourceOrFail, insertSource, queueSourceUpdated, sourceNotFound } from './source.queries.ts';
 import { grouped } from '../http/limits.ts';
 
 export const MAX_SOURCE_NAME_LENGTH = 255;
@@ -52,18 +50,13 @@ async function flushUniqueName(em: EntityManager, name: string): Promise<void> {
   }
 }
 
+/** One statement, which also queues the source's webhook event; the unique index decides a name taken concurrently. */
 export async function createSource(em: EntityManager, organizationId: number, input: SourceInput): Promise<FeedbackSourceView> {
   checkSourceInput(input, true).throwIfAny();
   const name = input.name as string;
-  const source = em.create(FeedbackSource, {
-    organization: em.getReference(Organization, organizationId),
-    name,
-    type: input.type ?? DEFAULT_SOURCE_TYPE,
-    description: input.description ?? null,
-  });
-  await flushUniqueName(em, name);
-  await queueSourceEvent(em, organizationId, 'feedback_source.created', source.id);
-  return new FeedbackSourceView(source);
+  const source = await insertSource(em, organizationId, { name, type: input.type ?? DEFAULT_SOURCE_TYPE, description: input.description ?? null });
+  if (!source) throw nameTaken(name);
+  return source;
 }
 
 export async function updateSource(em: EntityManager, organizationId: number, id: number, input: SourceInput): Promise<FeedbackSourceView> {
@@ -73,13 +66,16 @@ export async function updateSource(em: EntityManager, organizationId: number, id
   if (typeof input.type === 'string') source.type = input.type;
   if (input.description !== undefined) source.description = input.description;
   await flushUniqueName(em, source.name);
-  await queueSourceEvent(em, organizationId, 'feedback_source.updated', source.id);
+  await queueSourceUpdated(em, organizationId, source.id);
   return new FeedbackSourceView(source);
 }
 
+/** PostgreSQL's foreign_key_violation, as the driver raises it for a hand-written statement. */
+const isForeignKeyViolation = (error: unknown): boolean => error instanceof Error && 'code' in error && error.code === '23503';
+
 /** Refuses while records exist unless `cascade`; a record ingested meanwhile makes the delete fail, not orphan it. */
 export async function deleteSource(em: EntityManager, organizationId: number, id: number, cascade: boolean): Promise<void> {
-  const source = await findSourceEntityOrFail(em, organizationId, id);
+  const source = await findSourceOrFail(em, organizationId, id);
   const notEmpty = () => new ConflictError('FEEDBACK_SOURCE_NOT_EMPTY', { param: 'id', message: `Feedback source ${id} still has records; delete them first or pass cascade=true.` });
   try {
     if (cascade) {
@@ -87,11 +83,10 @@ export async function deleteSource(em: EntityManager, organizationId: number, id
     } else {
       if (await existsRecordInSource(em, organizationId, source.id)) throw notEmpty();
     }
-    await queueSourceEvent(em, organizationId, 'feedback_source.deleted', source.id);
-    em.remove(source);
-    await em.flush();
+    // Also queues the source's webhook event, in the same statement.
+    if (!(await deleteSourceRow(em, organizationId, source.id))) throw sourceNotFound(id);
   } catch (error) {
-    if (error instanceof ForeignKeyConstraintViolationException) throw notEmpty();
+    if (isForeignKeyViolation(error)) throw notEmpty();
     throw error;
   }
 }

@@ -116,14 +116,16 @@ async function expectIndexedPlans(statements: Statement[]): Promise<string[]> {
 }
 
 /**
- * The write's one outbox statement (the event's webhook_event rows, in its transaction) finds the
- * endpoints that want the event through their organization's index.
+ * The one statement of a write that queues its webhook event (the write's own statement, or one more
+ * in its transaction) finds the endpoints that want the event through their organization's index.
+ * Answers that statement's text.
  */
-async function expectOutboxByOrganization(statements: Statement[]): Promise<void> {
-  const outbox = statements.filter((statement) => /^\s*insert into "webhook_event"/i.test(statement.text));
+async function expectOutboxByOrganization(statements: Statement[]): Promise<string> {
+  const outbox = statements.filter((statement) => /insert into "webhook_event"/i.test(statement.text));
   expect(outbox, statements.map((statement) => statement.text).join('\n')).toHaveLength(1);
   const indexes = await expectIndexedPlans(outbox);
   expect(indexes.some((index) => index.startsWith('webhook_endpoint: webhook_endpoint_organization_id_index')), indexes.join('\n')).toBe(true);
+  return outbox[0]?.text ?? '';
 }
 
 const subject = (text: string) => [{ category: 'content', type: 'string', name: 'subject', value: text }];
@@ -367,10 +369,12 @@ describe('writing sources', () => {
     expect(updated.result.status, updated.result.text).toBe(200);
     const deleted = await capture(() => rest.delete(`/feedback-sources/${id}`));
     expect(deleted.result.status, deleted.result.text).toBe(200);
-    for (const write of [created, updated, deleted]) {
-      await expectIndexedPlans(write.statements);
-      await expectOutboxByOrganization(write.statements);
-    }
+    for (const write of [created, updated, deleted]) await expectIndexedPlans(write.statements);
+    // Creating and deleting queue the event in the write's own statement; an update, written by the
+    // unit of work, in one statement more in its transaction.
+    expect(await expectOutboxByOrganization(created.statements)).toMatch(/insert into "feedback_source"/);
+    expect(await expectOutboxByOrganization(deleted.statements)).toMatch(/delete from "feedback_source"/);
+    expect(await expectOutboxByOrganization(updated.statements)).not.toMatch(/"feedback_source" set/);
   });
 });
 
