@@ -28,10 +28,8 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const receiver of receivers.splice(0)) await receiver.stop();
-  for (const client of [api]) {
-    const endpoints = await client.get<{ data: { id: number }[] }>('/webhooks', { query: { limit: 100 } });
-    for (const endpoint of endpoints.body.data) expect((await client.delete(`/webhooks/${endpoint.id}`)).status).toBe(200);
-  }
+  const endpoints = await api.get<{ data: { id: number }[] }>('/webhooks', { query: { limit: 100 } });
+  for (const endpoint of endpoints.body.data) expect((await api.delete(`/webhooks/${endpoint.id}`)).status).toBe(200);
 });
 
 afterAll(() => server.close());
@@ -86,6 +84,19 @@ describe('person.upserted', () => {
     expect(second.json.data).toEqual((await api.get<RestPerson>(`/people/${created.body.id}`)).body);
     expect(second.json.data).toMatchObject({ id: created.body.id, last_name: 'García', company_id: null, company: null });
     expect(second.json.id).not.toBe(first.json.id);
+  });
+
+  it('is queued once for an upsert sent with an Idempotency-Key, delivered once it commits; its replay queues nothing', async () => {
+    const hooks = await receiver();
+    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['person.upserted'] });
+    const body = { email: `keyed${++counter}@example.com`, first_name: 'Keyed' };
+    const first = await api.put<RestPerson>('/people', body, { key: `person-key-${counter}` });
+    expect(first.status, first.text).toBe(201);
+    await waitUntil(async () => hooks.received.length === 1, 'the person arrived');
+    expect(expectEnvelope(hooks.received[0], endpoint.secret, 'person.upserted').json.data).toEqual(first.body);
+    const replay = await api.put<RestPerson>('/people', body, { key: `person-key-${counter}` });
+    expect(replay.headers.get('idempotency-replayed')).toBe('true');
+    expect(await queuedTypes(endpoint.id)).toEqual(['person.upserted']);
   });
 
   it('reaches an endpoint with a source filter (a person belongs to no source), and not one subscribed to other types', async () => {
