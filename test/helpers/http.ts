@@ -293,14 +293,15 @@ export const LEAKS = /\n\s+at\s|node_modules|\.[cm]?[jt]s:\d+|FST_ERR|ZodError|\
 
 /**
  * The camelCase words of a REST error message outside quotes: GraphQL names leaking into REST (quoted
- * text is the client's own value). A route-not-found message echoes the client's path, so it is exempt.
+ * text is the client's own value; a quote the message cut short runs to its end). A route-not-found
+ * message echoes the client's path, so it is exempt.
  */
 export function graphqlNamesIn(error: { code: string; message: string; param: string | null; errors?: { param: string; message: string }[] }): string[] {
   if (error.code === 'ROUTE_NOT_FOUND') return [];
   // A param is the REST name as the client sent it, even an unknown key such as `fooBar`.
   const sent = new Set([error.param, ...(error.errors ?? []).map((field) => field.param)].flatMap((param) => param?.split(/[^A-Za-z0-9_]+/) ?? []));
   const texts = [error.message, ...(error.errors ?? []).map((field) => field.message)];
-  const words = texts.flatMap((text) => text.replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, '').match(/\b[a-z]+[A-Z][A-Za-z]*\b/g) ?? []);
+  const words = texts.flatMap((text) => text.replace(/"(?:[^"\\]|\\.)*"?|'[^']*'/g, '').match(/\b[a-z]+[A-Z][A-Za-z]*\b/g) ?? []);
   return words.filter((word) => !sent.has(word));
 }
 
