@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
+import { type ExampleRecord, exampleRecords } from './examples.ts';
 import type { Seeded } from './seed.ts';
 
 /** Replaced in a scenario's body and headers by a value unique to each request (load.ts). */
@@ -51,19 +51,6 @@ export interface LoadOptions {
 export interface LoadOutcome {
   result: autocannon.Result;
   outcomes: Record<string, number>;
-}
-
-interface ExampleRecord {
-  display_ts: string;
-  fields: { category: string; type: string; name: string; value: unknown }[];
-}
-
-/** The realistic payloads of test/fixtures/examples/ (support ticket, NPS answer, Slack message). */
-export function exampleRecords(): ExampleRecord[] {
-  return ['support-tickets', 'nps-survey', 'slack-feedback'].map((name) => {
-    const file = fileURLToPath(new URL(`../test/fixtures/examples/${name}.json`, import.meta.url));
-    return (JSON.parse(readFileSync(file, 'utf8')) as { record: ExampleRecord }).record;
-  });
 }
 
 export const BATCH_SIZE = 100;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { exampleRecords } from './scenarios.ts';
+import { exampleRecords } from './examples.ts';
 
 /**
  * The benchmark's data at realistic volume, written with SQL `generate_series` straight into the
