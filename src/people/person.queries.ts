@@ -4,7 +4,7 @@ import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
-import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
+import { wakeWebhookWorkers } from '../webhooks/outbox-signal.ts';
 import { Person } from './person.entity.ts';
 
 export function personNotFound(id: number, param = 'id'): NotFoundError {

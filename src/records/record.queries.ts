@@ -5,7 +5,7 @@ import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { restInstant } from '../webhooks/webhook.queries.ts';
 // Only a write that queued webhook messages wakes the delivery, so other writes cost no statement more.
-import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
+import { wakeWebhookWorkers } from '../webhooks/outbox-signal.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
 import type { RecordField } from './record-fields.ts';
 import { compileCondition, compileSearch, type RecordCondition, searchRank } from './record-filter.ts';

@@ -4,7 +4,7 @@ import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
-import { wakeWebhookWorkers } from '../webhooks/webhook-worker.ts';
+import { wakeWebhookWorkers } from '../webhooks/outbox-signal.ts';
 import { FeedbackSource } from './source.entity.ts';
 
 export function sourceNotFound(id: number, param = 'id'): NotFoundError {

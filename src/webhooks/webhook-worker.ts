@@ -5,6 +5,7 @@ import { query, readTimestamp, sql } from '../database/sql.ts';
 import { DELIVERY_TIMEOUT_MS, type DeliveryOutcome, deliver } from './webhook-delivery.ts';
 import { outboxInsert, restInstant } from './webhook.queries.ts';
 import { MAX_ATTEMPTS, MAX_CONSECUTIVE_FAILURES, retryDelayMs } from './webhook.rules.ts';
+import { onOutboxWrite } from './outbox-signal.ts';
 
 /**
  * The longest a process sleeps without looking at the outbox. It wakes sooner after its own writes
@@ -12,20 +13,6 @@ import { MAX_ATTEMPTS, MAX_CONSECUTIVE_FAILURES, retryDelayMs } from './webhook.
  * replay; this bound catches what other processes queued or left behind (one that died mid-delivery).
  */
 const IDLE_MS = 60_000;
-/** The workers of this process, woken by the writes that queue messages (an ingest, a delete, a replay, an endpoint enabled again). */
-const awake = new Set<() => void>();
-
-/**
- * Wakes this process's workers now and once more a second later: the write that calls it may commit
- * after it returns (inside an idempotent request's transaction).
- */
-export function wakeWebhookWorkers(): void {
-  for (const wake of awake) wake();
-  setTimeout(() => {
-    for (const wake of awake) wake();
-  }, 1_000).unref();
-}
-
 /** Messages one process delivers at once. */
 const BATCH = 20;
 /**
@@ -198,7 +185,7 @@ export function startWebhookWorker(deps: { orm: MikroORM; log: FastifyBaseLogger
   }
 
   const wake = () => run();
-  awake.add(wake);
+  const stopListening = onOutboxWrite(wake);
   run();
 
   return {
@@ -211,7 +198,7 @@ export function startWebhookWorker(deps: { orm: MikroORM; log: FastifyBaseLogger
     async stop(): Promise<void> {
       stopped = true;
       clearTimeout(timer);
-      awake.delete(wake);
+      stopListening();
       const unfinished = [...inFlight.keys()];
       for (const controller of inFlight.values()) controller.abort();
       await running;

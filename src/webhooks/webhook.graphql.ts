@@ -7,7 +7,7 @@ import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { wakeWebhookWorkers } from './webhook-worker.ts';
+import { wakeWebhookWorkers } from './outbox-signal.ts';
 import {
   findAttemptsByEvents,
   findEndpointOrFail,
@@ -29,8 +29,8 @@ import {
   MAX_URL_LENGTH,
   rotateSecret,
   updateWebhookEndpoint,
-  webhookEventTypes,
 } from './webhook.rules.ts';
+import { webhookEventTypes } from './webhook-event-types.ts';
 
 const eventKeyset: Keyset<WebhookEventView, { createdAt: string; id: string }> = {
   keyOf: (event) => [event.createdAt.toISOString(), event.id],

@@ -2,7 +2,16 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
-import type { CheckedEndpoint, WebhookEventType } from './webhook.rules.ts';
+import type { WebhookEventType } from './webhook-event-types.ts';
+
+/** An endpoint's settings once checked (webhook.rules.ts), as they are written. */
+export interface CheckedEndpoint {
+  url?: string;
+  eventTypes?: WebhookEventType[];
+  /** null: every source. */
+  sourceIds?: number[] | null;
+  enabled?: boolean;
+}
 
 export function endpointNotFound(id: number, param = 'id'): NotFoundError {
   return new NotFoundError('WEBHOOK_ENDPOINT_NOT_FOUND', { param, message: `No webhook endpoint with id ${id}.` });

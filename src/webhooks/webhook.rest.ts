@@ -4,7 +4,8 @@ import { restResource } from '../rest/resource.ts';
 import { NO_BODY, readRoute, restPath, writeRoute } from '../rest/route.ts';
 import { id, idParam, listOf, listQuery, textConstraints, timestamp } from '../rest/schemas.ts';
 import docs from './webhook.openapi.json' with { type: 'json' };
-import { isEventType, MAX_SOURCE_FILTER, MAX_URL_LENGTH, webhookEventTypes } from './webhook.rules.ts';
+import { isEventType, webhookEventTypes } from './webhook-event-types.ts';
+import { MAX_SOURCE_FILTER, MAX_URL_LENGTH } from './webhook.rules.ts';
 
 export const WebhookEndpointSchema = z
   .object({

@@ -7,19 +7,8 @@ import { FieldErrors, ValidationError } from '../errors/api-error.ts';
 import { sourceNotFound } from '../sources/source.queries.ts';
 import { parseId } from '../validation/ids.ts';
 import { describeValue, isText } from '../validation/values.ts';
-import { findMissingSources, insertEndpoint, rotateEndpointSecret, updateEndpoint, type WebhookEndpointView } from './webhook.queries.ts';
-
-/** What a webhook endpoint may subscribe to; each is the `type` of the deliveries it gets. */
-export const webhookEventTypes = [
-  'feedback_record.created',
-  'feedback_record.deleted',
-  'person.upserted',
-  'feedback_source.created',
-  'feedback_source.updated',
-  'feedback_source.deleted',
-  'webhook_endpoint.disabled',
-] as const;
-export type WebhookEventType = (typeof webhookEventTypes)[number];
+import { isEventType, webhookEventTypes } from './webhook-event-types.ts';
+import { type CheckedEndpoint, findMissingSources, insertEndpoint, rotateEndpointSecret, updateEndpoint, type WebhookEndpointView } from './webhook.queries.ts';
 
 export const MAX_URL_LENGTH = 2_048;
 export const MAX_SOURCE_FILTER = 100;
@@ -81,15 +70,7 @@ export interface EndpointInput {
   enabled?: boolean | null;
 }
 
-export interface CheckedEndpoint {
-  url?: string;
-  eventTypes?: WebhookEventType[];
-  /** null: every source. */
-  sourceIds?: number[] | null;
-  enabled?: boolean;
-}
 
-export const isEventType = (value: string): value is WebhookEventType => webhookEventTypes.some((type) => type === value);
 
 /** Checks the shape of an endpoint's fields (every failing one at once), then its URL's addresses. */
 export async function checkEndpointInput(input: EndpointInput, allowPrivate: boolean, creating: boolean): Promise<CheckedEndpoint> {
