@@ -14,7 +14,7 @@ import { boundaries, deletePerson, MAX_EMAIL_LENGTH, MAX_PERSON_TEXT_LENGTH, ups
 export const CompanyRef = builder.loadableObjectRef<CompanyView, number>('Company', {
   // A company is part of its person: whatever scope let the token see the person (people:read, or the
   // people:write of the mutation that returned it) covers the company; the organization still scopes the query.
-  load: (ids, ctx) => findCompaniesByIds(ctx.em, authenticate(ctx).organizationId, ids),
+  load: async (ids, ctx) => await findCompaniesByIds(ctx.em, authenticate(ctx).organizationId, ids),
   toKey: (company) => company.id,
   sort: true,
   cacheResolved: true,
@@ -35,7 +35,7 @@ CompanyRef.implement({
 });
 
 export const PersonRef = builder.loadableObjectRef<PersonView, number>('Person', {
-  load: (ids, ctx) => findPeopleByIds(ctx.em, authorize(ctx, 'people:read').organizationId, ids),
+  load: async (ids, ctx) => await findPeopleByIds(ctx.em, authorize(ctx, 'people:read').organizationId, ids),
   toKey: (person) => person.id,
   sort: true,
   cacheResolved: true,

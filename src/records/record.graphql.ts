@@ -106,7 +106,7 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecordView>('Feedback
   }),
 });
 
-implementNode(FeedbackRecordRef, { scope: 'records:read', load: (ids, ctx) => findRecordsByIds(ctx.em, authenticate(ctx).organizationId, ids) });
+implementNode(FeedbackRecordRef, { scope: 'records:read', load: async (ids, ctx) => await findRecordsByIds(ctx.em, authenticate(ctx).organizationId, ids) });
 
 const FeedbackRecordConnection = builder.connectionObject(
   {

@@ -12,7 +12,7 @@ import { createSource, DEFAULT_SOURCE_TYPE, deleteSource, MAX_DESCRIPTION_LENGTH
 import { grouped } from '../http/limits.ts';
 
 export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSourceView, number>('FeedbackSource', {
-  load: (ids, ctx) => findSourcesByIds(ctx.em, authorize(ctx, 'sources:read').organizationId, ids),
+  load: async (ids, ctx) => await findSourcesByIds(ctx.em, authorize(ctx, 'sources:read').organizationId, ids),
   toKey: (source) => source.id,
   sort: true,
   cacheResolved: true,
@@ -30,7 +30,7 @@ FeedbackSourceRef.implement({
     recordCount: t.loadable({
       type: 'Int',
       description: 'How many records the source holds.',
-      load: (ids: number[], ctx) => countRecordsBySources(ctx.em, authenticate(ctx).organizationId, ids),
+      load: async (ids: number[], ctx) => await countRecordsBySources(ctx.em, authenticate(ctx).organizationId, ids),
       resolve: (source) => source.id,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the source was created.' }),
