@@ -19,19 +19,6 @@ for (const type of Object.values(schema.getTypeMap())) {
   type.resolveType = (value, context, info, abstractType) => resolveType(value, context, info, abstractType ?? type);
 }
 
-/** Whether the document asks for the schema (`__schema`, `__type`; `__typename` is an ordinary field). */
-function introspects(document: DocumentNode): boolean {
-  let found = false;
-  visit(document, {
-    Field(field) {
-      if (field.name.value !== '__schema' && field.name.value !== '__type') return undefined;
-      found = true;
-      return BREAK;
-    },
-  });
-  return found;
-}
-
 /** Input types that contain themselves (a filter's `and`, `or`, `not`). */
 const recursiveInputTypes = new Set(
   Object.values(schema.getTypeMap())
@@ -52,10 +39,19 @@ const recursiveInputTypes = new Set(
     .map((type) => type.name),
 );
 
-/** graphql-jit's variable parser recurses without end into an input type that contains itself. */
-function hasRecursiveVariable(document: DocumentNode): boolean {
+/**
+ * Whether graphql-jit cannot carry the document: it asks for the schema (`__schema`, `__type`;
+ * `__typename` is an ordinary field), or names an input type that contains itself, into which
+ * graphql-jit's variable parser recurses without end.
+ */
+function needsInterpreter(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
+    Field(field) {
+      if (field.name.value !== '__schema' && field.name.value !== '__type') return undefined;
+      found = true;
+      return BREAK;
+    },
     NamedType(node) {
       if (!recursiveInputTypes.has(node.name.value)) return undefined;
       found = true;
@@ -64,6 +60,9 @@ function hasRecursiveVariable(document: DocumentNode): boolean {
   });
   return found;
 }
+
+/** Yoga's parser cache hands back the same document for the same text: each is looked at once. */
+const compilable = new WeakMap<DocumentNode, boolean>();
 
 /**
  * Only documents of one query are compiled. The plugin caches by document, not by operation name, so
@@ -75,8 +74,13 @@ function hasRecursiveVariable(document: DocumentNode): boolean {
  * recursive input type (a records filter) are interpreted too.
  */
 function isCompilable(document: DocumentNode): boolean {
-  const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
-  return operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY && !introspects(document) && !hasRecursiveVariable(document);
+  let answer = compilable.get(document);
+  if (answer === undefined) {
+    const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+    answer = operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY && !needsInterpreter(document);
+    compilable.set(document, answer);
+  }
+  return answer;
 }
 
 /** /graphql runs each query as code compiled once (graphql-jit) instead of interpreting it field by field. */
@@ -85,7 +89,7 @@ export function useCompiledExecution() {
   return useGraphQlJit({}, { cache, enableIf: (args: ExecutionArgs) => isCompilable(args.document) });
 }
 
-export type CompiledOperation = (variables: Record<string, unknown>, context: Context) => Promise<ExecutionResult>;
+type CompiledOperation = (variables: Record<string, unknown>, context: Context) => Promise<ExecutionResult>;
 
 /** Compiles a REST route's query when the route table loads, so requests only run it; mutations are interpreted, as on /graphql. */
 export function compileOperation(document: DocumentNode): CompiledOperation {
