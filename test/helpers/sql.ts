@@ -47,3 +47,50 @@ export async function runSql<Row extends pg.QueryResultRow = pg.QueryResultRow>(
     await client.end();
   }
 }
+
+/**
+ * Makes every record insert of a test database wait, inside its transaction, while the test holds an
+ * advisory lock: a trigger takes the lock before each insert. `hold()` takes it, `release()` lets the
+ * waiting inserts go on, `waiting()` counts the inserts (of this database only) waiting for it.
+ */
+export interface HeldInserts {
+  hold(): Promise<void>;
+  release(): Promise<void>;
+  waiting(): Promise<number>;
+  /** Releases, drops the trigger and closes the holding connection. */
+  close(): Promise<void>;
+}
+
+export async function holdRecordInserts(databaseUrl: string, lock: readonly [number, number]): Promise<HeldInserts> {
+  const [a, b] = lock;
+  await runSql(
+    databaseUrl,
+    `create or replace function hold_feedback_record() returns trigger language plpgsql as $$
+       begin perform pg_advisory_lock(${a}, ${b}); perform pg_advisory_unlock(${a}, ${b}); return new; end $$;
+     create or replace trigger hold_feedback_record before insert on feedback_record for each row execute function hold_feedback_record();`,
+  );
+  const holder = new pg.Client({ connectionString: databaseUrl });
+  await holder.connect();
+  const release = async () => {
+    await holder.query('select pg_advisory_unlock_all()');
+  };
+  return {
+    hold: async () => {
+      await holder.query('select pg_advisory_lock($1, $2)', [a, b]);
+    },
+    release,
+    async waiting() {
+      const [row] = await runSql<{ count: string }>(
+        databaseUrl,
+        `select count(*) as count from pg_locks where locktype = 'advisory' and not granted
+           and database = (select oid from pg_database where datname = current_database())`,
+      );
+      return Number(row?.count);
+    },
+    async close() {
+      await release();
+      await holder.end();
+      await runSql(databaseUrl, 'drop trigger if exists hold_feedback_record on feedback_record');
+    },
+  };
+}

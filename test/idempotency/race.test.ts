@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requestHash, runIdempotent } from '../../src/idempotency/idempotency.ts';
 import { hashToken } from '../../src/organizations/tokens.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { expectErrorEnvelope, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { keyOf, runSql } from '../helpers/sql.ts';
+import { type HeldInserts, holdRecordInserts, keyOf, runSql } from '../helpers/sql.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 // The key's lock and its stored-response lookup share one statement, whose snapshot is taken before
@@ -19,8 +18,8 @@ let server: TestServer;
 let databaseUrl: string;
 let token: string;
 let organizationId: number;
-/** A connection of the test's own, holding the lock that pauses writes. */
-let holder: pg.Client;
+/** Record inserts wait inside their transaction while the test holds this. */
+let inserts: HeldInserts;
 
 const ingestMutation = `mutation ($sourceId: ID!, $input: IngestRecordInput!) {
   ingestRecord(sourceId: $sourceId, input: $input) { __typename ... on IngestRecordSuccess { record { id } } }
@@ -40,31 +39,8 @@ function countRecords(sourceId: number): Promise<number> {
   return server.orm.em.fork().count(FeedbackRecord, { source: sourceId });
 }
 
-/** From now on every record insert waits, inside its transaction, until the test releases it. */
-async function pauseRecordInserts(): Promise<void> {
-  await holder.query('select pg_advisory_lock(7, 7)');
-  await runSql(
-    databaseUrl,
-    `create or replace function pause_feedback_record() returns trigger language plpgsql as $$
-       begin perform pg_advisory_lock(7, 7); perform pg_advisory_unlock(7, 7); return new; end $$;
-     create trigger pause_feedback_record before insert on feedback_record for each row execute function pause_feedback_record();`,
-  );
-}
-
-async function resumeRecordInserts(): Promise<void> {
-  await holder.query('select pg_advisory_unlock_all()');
-  await runSql(databaseUrl, 'drop trigger if exists pause_feedback_record on feedback_record');
-}
-
 /** True once a request waits on the test's lock: it is inside its write, past its lookup. */
-async function aWriteIsPaused(): Promise<boolean> {
-  const rows = await runSql<{ waiting: boolean }>(
-    databaseUrl,
-    `select exists (select 1 from pg_locks where locktype = 'advisory' and not granted
-       and database = (select oid from pg_database where datname = current_database())) as waiting`,
-  );
-  return rows[0]?.waiting === true;
-}
+const aWriteIsPaused = async () => (await inserts.waiting()) > 0;
 
 /** Commits a live stored response for the key, as a request that held the key first would have. */
 async function commitStoredResponse(key: string, stored: { path: string; hash: string; status: number; contentType: string; body: string }): Promise<void> {
@@ -81,14 +57,13 @@ beforeAll(async () => {
   databaseUrl = server.orm.config.get('clientUrl') ?? '';
   token = await server.createToken('Acme Corp');
   organizationId = Number((await keyOf(server.orm, hashToken(token))).organizationId);
-  holder = new pg.Client({ connectionString: databaseUrl });
-  await holder.connect();
+  inserts = await holdRecordInserts(databaseUrl, [7, 7]);
 });
 
-afterEach(resumeRecordInserts);
+afterEach(() => inserts.release());
 
 afterAll(async () => {
-  await holder.end();
+  await inserts.close();
   await server.close();
 });
 
@@ -99,12 +74,12 @@ describe('a live response committed for the key after the lookup and before the 
     const body = recordInput('Raced');
     const path = `/v3/rest/feedback-sources/${sourceId}/records`;
     const planted = '{"id":424242,"planted":true}';
-    await pauseRecordInserts();
+    await inserts.hold();
     const pending = new RestClient(server.url, token).post(`/feedback-sources/${sourceId}/records`, body, { key });
     await waitUntil(aWriteIsPaused, 'the request is inside its write');
 
     await commitStoredResponse(key, { path, hash: requestHash('', body, JSON.stringify(body)), status: 201, contentType: 'application/json; charset=utf-8', body: planted });
-    await holder.query('select pg_advisory_unlock_all()');
+    await inserts.release();
     const response = await pending;
 
     expect(response.status).toBe(201);
@@ -118,7 +93,7 @@ describe('a live response committed for the key after the lookup and before the 
     const sourceId = await createSource();
     const key = randomUUID();
     const other = recordInput('The first body');
-    await pauseRecordInserts();
+    await inserts.hold();
     const pending = new RestClient(server.url, token).post(`/feedback-sources/${sourceId}/records`, recordInput('Another body'), { key });
     await waitUntil(aWriteIsPaused, 'the request is inside its write');
 
@@ -129,7 +104,7 @@ describe('a live response committed for the key after the lookup and before the 
       contentType: 'application/json; charset=utf-8',
       body: '{"id":424243}',
     });
-    await holder.query('select pg_advisory_unlock_all()');
+    await inserts.release();
     const response = await pending;
 
     expectErrorEnvelope(response, { status: 409, type: 'conflict_error', code: 'IDEMPOTENCY_KEY_MISMATCH', param: 'Idempotency-Key' });
@@ -142,12 +117,12 @@ describe('a live response committed for the key after the lookup and before the 
     const key = randomUUID();
     const sent = { query: ingestMutation, variables: { sourceId: String(sourceId), input: recordInput('Raced') } };
     const planted = '{"data":{"ingestRecord":{"__typename":"IngestRecordSuccess","record":{"id":"424244"}}}}';
-    await pauseRecordInserts();
+    await inserts.hold();
     const pending = server.graphql<{ ingestRecord: { __typename: string; record?: { id: string } } }>(sent.query, sent.variables, token, { 'idempotency-key': key });
     await waitUntil(aWriteIsPaused, 'the mutation is inside its write');
 
     await commitStoredResponse(key, { path: '/graphql', hash: requestHash('', sent, JSON.stringify(sent)), status: 200, contentType: 'application/graphql-response+json; charset=utf-8', body: planted });
-    await holder.query('select pg_advisory_unlock_all()');
+    await inserts.release();
     const response = await pending;
 
     expect(response.status).toBe(200);

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestHash } from '../../src/idempotency/idempotency.ts';
 import { hashToken, revokeApiKey } from '../../src/organizations/tokens.ts';
 import { expectGraphQLErrorEnvelope, graphql, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { keyOf, runSql } from '../helpers/sql.ts';
+import { holdRecordInserts, keyOf, runSql } from '../helpers/sql.ts';
 import { type EventStream, metricValue, openSse, subscribeOverSse } from '../helpers/subscriptions.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -172,38 +171,26 @@ describe('recordIngested over server-sent events', () => {
     const sourceId = await createSource();
     const stream = await subscribe(INGESTED, { sourceId });
     const organizationId = Number((await keyOf(server.orm, hashToken(token))).organizationId);
-    const holder = new pg.Client({ connectionString: databaseUrl });
-    await holder.connect();
-    cleanups.push(() => holder.end());
-    // Every record insert waits inside its transaction until the holder lets go.
-    await holder.query('select pg_advisory_lock(7, 7)');
-    await runSql(
-      databaseUrl,
-      `create or replace function pause_feedback_record() returns trigger language plpgsql as $$
-         begin perform pg_advisory_lock(7, 7); perform pg_advisory_unlock(7, 7); return new; end $$;
-       create trigger pause_feedback_record before insert on feedback_record for each row execute function pause_feedback_record();`,
-    );
+    // Every record insert waits inside its transaction until the test lets go.
+    const inserts = await holdRecordInserts(databaseUrl, [7, 7]);
+    cleanups.push(() => inserts.close());
+    await inserts.hold();
     try {
       const key = randomUUID();
       const body = { fields: subject('Raced') };
       const pending = rest.post(`/feedback-sources/${sourceId}/records`, body, { key });
-      await waitUntil(
-        async () =>
-          (await runSql<{ waiting: boolean }>(databaseUrl, `select exists (select 1 from pg_locks where locktype = 'advisory' and not granted) as waiting`))[0]?.waiting === true,
-        'the ingest waits inside its write',
-      );
+      await waitUntil(async () => (await inserts.waiting()) > 0, 'the ingest waits inside its write');
       await runSql(
         databaseUrl,
         `insert into "idempotency_key" ("organization_id", "key", "method", "path", "request_hash", "status", "content_type", "response_body", "created_at", "expires_at")
          values ($1, $2, 'POST', $3, $4, 201, 'application/json; charset=utf-8', '{"id":424242}', now(), now() + interval '1 hour')`,
         [organizationId, key, `/v3/rest/feedback-sources/${sourceId}/records`, requestHash('', body, JSON.stringify(body))],
       );
-      await holder.query('select pg_advisory_unlock_all()');
+      await inserts.release();
       const response = await pending;
       expect(response.headers.get('idempotency-replayed')).toBe('true');
     } finally {
-      await holder.query('select pg_advisory_unlock_all()');
-      await runSql(databaseUrl, 'drop trigger if exists pause_feedback_record on feedback_record');
+      await inserts.release();
     }
     await expectNothingBefore(stream, sourceId);
   });
