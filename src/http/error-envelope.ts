@@ -1,6 +1,6 @@
 import { ConnectionException } from '@mikro-orm/core';
 import { ApiError, NotFoundError, RateLimitError, ServerError, ValidationError } from '../errors/api-error.ts';
-import { type CatalogEntry, docUrl, errorCatalog, errorTypes } from '../errors/catalog.ts';
+import { docUrl, statusOfCode } from '../errors/catalog.ts';
 
 export interface ErrorBody {
   type: string;
@@ -98,8 +98,7 @@ export function toApiError(error: unknown): { error: ApiError; unexpected: boole
 
 /** The status of the error's type (SPEC §5), unless its code has its own (SERVICE_OVERLOADED: 503). */
 export function statusOf(error: ApiError): number {
-  const entry: CatalogEntry = errorCatalog[error.code];
-  return entry.status ?? errorTypes[error.type];
+  return statusOfCode(error.code);
 }
 
 /** The object under `error` in REST responses and in GraphQL `extensions` (SPEC §5, §9). */
