@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { query, sql } from '../database/sql.ts';
 import { ConflictError, FieldErrors } from '../errors/api-error.ts';
 import { describeValue, isText } from '../validation/values.ts';
-import { deleteSourceRow, existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail, findSourceOrFail, insertSource, queueSourceUpdated, sourceNotFound } from './source.queries.ts';
+import { deleteSourceRow, existsRecordInSource, FeedbackSourceView, findSourceEntityOrFail, insertSource, queueSourceUpdated, sourceNotFound } from './source.queries.ts';
 import { grouped } from '../http/limits.ts';
 
 export const MAX_SOURCE_NAME_LENGTH = 255;
@@ -73,18 +73,20 @@ export async function updateSource(em: EntityManager, organizationId: number, id
 /** PostgreSQL's foreign_key_violation, as the driver raises it for a hand-written statement. */
 const isForeignKeyViolation = (error: unknown): boolean => error instanceof Error && 'code' in error && error.code === '23503';
 
-/** Refuses while records exist unless `cascade`; a record ingested meanwhile makes the delete fail, not orphan it. */
+/**
+ * Refuses while records exist unless `cascade`; a record ingested meanwhile makes the delete fail, not
+ * orphan it. Every statement is scoped to the organization, so an unknown source is found by the delete.
+ */
 export async function deleteSource(em: EntityManager, organizationId: number, id: number, cascade: boolean): Promise<void> {
-  const source = await findSourceOrFail(em, organizationId, id);
   const notEmpty = () => new ConflictError('FEEDBACK_SOURCE_NOT_EMPTY', { param: 'id', message: `Feedback source ${id} still has records; delete them first or pass cascade=true.` });
   try {
     if (cascade) {
-      await query(em, sql`delete from "feedback_record" where "source_id" = ${source.id} and "organization_id" = ${organizationId}`);
+      await query(em, sql`delete from "feedback_record" where "source_id" = ${id} and "organization_id" = ${organizationId}`);
     } else {
-      if (await existsRecordInSource(em, organizationId, source.id)) throw notEmpty();
+      if (await existsRecordInSource(em, organizationId, id)) throw notEmpty();
     }
     // Also queues the source's webhook event, in the same statement.
-    if (!(await deleteSourceRow(em, organizationId, source.id))) throw sourceNotFound(id);
+    if (!(await deleteSourceRow(em, organizationId, id))) throw sourceNotFound(id);
   } catch (error) {
     if (isForeignKeyViolation(error)) throw notEmpty();
     throw error;
