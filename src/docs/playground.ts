@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { FastifyApiReferenceOptions } from '@scalar/fastify-api-reference';
 import { REST_PREFIX } from '../rest/register.ts';
 
-export const PLAYGROUND_PATH = '/docs';
+const PLAYGROUND_PATH = '/docs';
 const SCRIPT_PATH = `${PLAYGROUND_PATH}/js/scalar.js`;
 
 /**

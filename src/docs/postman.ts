@@ -3,7 +3,7 @@ import type { Options } from 'openapi-to-postmanv2';
 import { z } from 'zod';
 import { REST_PREFIX } from '../rest/register.ts';
 
-export const POSTMAN_PATH = `${REST_PREFIX}/postman.json`;
+const POSTMAN_PATH = `${REST_PREFIX}/postman.json`;
 
 const OPTIONS: Options = {
   // One folder per tag of the document, requests named by their summaries.
@@ -37,7 +37,7 @@ const CollectionSchema = z.looseObject({
   info: z.looseObject({ name: z.string(), schema: z.string(), description: z.looseObject({ content: z.string() }).optional() }),
   item: z.array(ItemSchema),
 });
-export type PostmanCollection = z.infer<typeof CollectionSchema> & { variable: unknown[]; auth: unknown };
+type PostmanCollection = z.infer<typeof CollectionSchema> & { variable: unknown[]; auth: unknown };
 
 /** Markdown links read as their text: example names are plain text in Postman. */
 const withoutLinks = (text: string) => text.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
@@ -56,7 +56,7 @@ function adjust(items: Item[]): void {
  * two collection variables: baseUrl (PUBLIC_URL) and token, which every request's auth sends as
  * x-api-token.
  */
-export async function postmanCollection(openApi: string, publicUrl: string): Promise<PostmanCollection> {
+async function postmanCollection(openApi: string, publicUrl: string): Promise<PostmanCollection> {
   const { default: converter } = await import('openapi-to-postmanv2');
   const output = await new Promise<unknown>((resolve, reject) => {
     converter.convertV2({ type: 'string', data: openApi }, OPTIONS, (error, result) => {

@@ -31,7 +31,7 @@ function connectionAwareCost({ args, childComplexity, field, node }: ComplexityE
  * What reading more than a page costs: each predicate of a filter (it is checked on every row it
  * reads), a full-text search, a connection's totalCount (it reads every row the filter matches) and statistics.
  */
-export const SCAN_COSTS = { predicate: 20, search: 200, totalCount: 500, statistics: 2_000 } as const;
+const SCAN_COSTS = { predicate: 20, search: 200, totalCount: 500, statistics: 2_000 } as const;
 
 /** How many predicates a records filter holds, through and, or and not. */
 function predicatesOf(filter: unknown): number {

@@ -7,7 +7,7 @@ import { assertScope, type Viewer } from '../organizations/viewer.ts';
 import { authorize, type Context } from './context.ts';
 
 /** What a subscription field resolves: an event, or the refusal that ends the subscription after it. */
-export type Delivery<E> = { event: E } | { refused: ApiError };
+type Delivery<E> = { event: E } | { refused: ApiError };
 
 /** A token is checked again at an event at most this often, so a burst of events costs one check. */
 const RECHECK_TOKEN_MS = 1_000;

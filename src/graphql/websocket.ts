@@ -12,9 +12,9 @@ import { createContext } from './context.ts';
 import { type createGraphQLServer, type GraphQLServerDeps, requestError } from './yoga.ts';
 
 /** graphql-transport-ws close code for a connection whose credentials were refused, like HTTP's 401. */
-export const CLOSE_UNAUTHORIZED = 4401;
+const CLOSE_UNAUTHORIZED = 4401;
 /** The WebSocket close code of a server going away; graphql-ws clients connect again. */
-export const CLOSE_GOING_AWAY = 1001;
+const CLOSE_GOING_AWAY = 1001;
 /** A close frame's reason holds at most 123 bytes. */
 const MAX_REASON_BYTES = 123;
 /** How long clients get to answer the close frames of a shutdown before their sockets are cut. */

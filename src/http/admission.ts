@@ -14,7 +14,7 @@ import type { Metrics } from './metrics.ts';
 export const REQUESTS_PER_CONNECTION = 4;
 
 /** What a refused client is told to wait: the queue of admitted requests drains well within it. */
-export const RETRY_AFTER_SECONDS = 1;
+const RETRY_AFTER_SECONDS = 1;
 
 /** MAX_CONCURRENT_REQUESTS when set (0: no limit), else derived from the pool's size (pg's default is 10). */
 export function admissionLimit(configured: number | undefined, poolSize: number | undefined): number {

@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.ts';
 import { round, sampleRequests } from './request-rates.ts';
 import { type Probe, renderStatus, type Status } from './status-page.ts';
 
-export const STATUS_PATH = '/status';
+const STATUS_PATH = '/status';
 
 /** Redis answers a PING in well under a millisecond; one that takes a second is as good as down. */
 const REDIS_WITHIN_MS = 1_000;

@@ -63,7 +63,7 @@ export const fieldQuery = z
 const orders = { display_ts: 'DISPLAY_TS', created_at: 'CREATED_AT' } as const;
 
 /** `order=display_ts` (oldest first) or `-display_ts` (newest first, the default), and created_at likewise. */
-export const orderQuery = z
+const orderQuery = z
   .enum(['display_ts', '-display_ts', 'created_at', '-created_at'])
   .transform((order) => {
     const descending = order.startsWith('-');
@@ -73,7 +73,7 @@ export const orderQuery = z
   .optional()
   .meta({ description: 'The order, then by id: display_ts or created_at, oldest first; with a leading -, newest first. Default -display_ts. A cursor keeps its order: sent with another, it is INVALID_CURSOR.' });
 
-export const includeTotalQuery = booleanQuery('true adds total_count, the number of records the whole list holds (one more statement).');
+const includeTotalQuery = booleanQuery('true adds total_count, the number of records the whole list holds (one more statement).');
 
 export const searchQuery = z
   .string()

@@ -13,7 +13,7 @@ import docs from './record.openapi.json' with { type: 'json' };
 import { MAX_BATCH, MAX_EXTERNAL_ID_LENGTH } from './record.rules.ts';
 import { grouped } from '../http/limits.ts';
 
-export const RecordFieldSchema = z
+const RecordFieldSchema = z
   .object({
     category: z.enum(fieldCategories),
     type: z.enum(fieldTypes),

@@ -38,7 +38,7 @@ function toObject(tree: QueryTree): Record<string, unknown> {
  * `{ field: { nps: { lt: '7' } } }`. A key that is both a value and an object stays as sent, for its
  * schema to refuse.
  */
-export function readDeepObjects(query: unknown): unknown {
+function readDeepObjects(query: unknown): unknown {
   if (typeof query !== 'object' || query === null) return query;
   const tree: QueryTree = new Map();
   for (const [key, value] of Object.entries(query)) {

@@ -28,12 +28,12 @@ export interface DeliveryOutcome {
 }
 
 /** The body every receiver gets (Standard Webhooks: the event type and data, with its id and time). */
-export function messageBody(message: OutgoingMessage): string {
+function messageBody(message: OutgoingMessage): string {
   return JSON.stringify({ id: message.id, type: message.type, timestamp: message.createdAt.toISOString(), organization_id: message.organizationId, data: message.data });
 }
 
 /** The Standard Webhooks headers of one attempt, signed with the endpoint's `whsec_` secret. */
-export function signedHeaders(secret: string, id: string, body: string, now: Date = new Date()): Record<string, string> {
+function signedHeaders(secret: string, id: string, body: string, now: Date = new Date()): Record<string, string> {
   const timestamp = new Date(Math.floor(now.getTime() / 1000) * 1000);
   return {
     'webhook-id': id,

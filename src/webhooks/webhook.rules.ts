@@ -17,7 +17,7 @@ export const MAX_SOURCE_FILTER = 100;
 const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '100.100.100.200']);
 
 /** A new signing secret in the Standard Webhooks form: `whsec_` and the base64 of 24 random bytes. */
-export function newWebhookSecret(): string {
+function newWebhookSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
@@ -41,7 +41,7 @@ export function isAllowedAddress(address: string, allowPrivate: boolean): boolea
  * Checks a webhook URL as given: https (http only with `allowPrivate`), no credentials, and a host
  * whose every address is allowed. Refusals are VALIDATION_FAILED naming `param`.
  */
-export async function checkWebhookUrl(value: string, allowPrivate: boolean, param = 'url'): Promise<string> {
+async function checkWebhookUrl(value: string, allowPrivate: boolean, param = 'url'): Promise<string> {
   if (!isText(value, MAX_URL_LENGTH) || !URL.canParse(value)) {
     throw new ValidationError('INVALID_FIELD_VALUE', { param, message: (n) => `${n(param)} must be an absolute https:// URL of at most ${MAX_URL_LENGTH} characters; got ${describeValue(value)}.` });
   }
@@ -73,7 +73,7 @@ export interface EndpointInput {
 
 
 /** Checks the shape of an endpoint's fields (every failing one at once), then its URL's addresses. */
-export async function checkEndpointInput(input: EndpointInput, allowPrivate: boolean, creating: boolean): Promise<CheckedEndpoint> {
+async function checkEndpointInput(input: EndpointInput, allowPrivate: boolean, creating: boolean): Promise<CheckedEndpoint> {
   const errors = new FieldErrors();
   const checked: CheckedEndpoint = {};
   if (creating && (input.url === undefined || input.url === null)) errors.add('url', 'INVALID_FIELD_VALUE', (n) => `${n('url')} is required.`);
@@ -108,8 +108,8 @@ export async function checkEndpointInput(input: EndpointInput, allowPrivate: boo
  * When a failed message is tried again: exponential from BASE_RETRY_MS, capped at MAX_RETRY_MS,
  * with full jitter over its upper half so that receivers coming back are not hit by every sender at once.
  */
-export const BASE_RETRY_MS = 1_000;
-export const MAX_RETRY_MS = 15 * 60_000;
+const BASE_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 15 * 60_000;
 /** Attempts of one message before it is given up as failed. */
 export const MAX_ATTEMPTS = 10;
 /** Failed attempts in a row, over all its messages, after which an endpoint is disabled. */
