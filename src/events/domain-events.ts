@@ -3,8 +3,8 @@ import type { RecordField } from '../records/record-fields.ts';
 import type { FeedbackRecordView } from '../records/record.queries.ts';
 
 /**
- * What happened to an organization's data, as every consumer sees it: GraphQL subscriptions now,
- * webhook deliveries later. Events are plain JSON (timestamps as RFC 3339 text), so they cross Redis
+ * What happened to an organization's records, as GraphQL subscriptions see it (webhooks read the
+ * outbox their write filled, in SQL; their event types start with these). Events are plain JSON (timestamps as RFC 3339 text), so they cross Redis
  * and land in a delivery payload unchanged, and they are only ever published once their write has
  * committed.
  */

@@ -1,7 +1,8 @@
-/** What a webhook endpoint may subscribe to; each is the `type` of the deliveries it gets. */
+import { domainEventTypes } from '../events/domain-events.ts';
+
+/** What a webhook endpoint may subscribe to: the domain events and more; each is the `type` of the deliveries it gets. */
 export const webhookEventTypes = [
-  'feedback_record.created',
-  'feedback_record.deleted',
+  ...domainEventTypes,
   'person.upserted',
   'feedback_source.created',
   'feedback_source.updated',
