@@ -187,12 +187,15 @@ export async function findCompaniesByIds(em: EntityManager, organizationId: numb
 /** People are listed newest first by id. */
 export const personKeyset: Keyset<PersonView, number> = byId;
 
+/** The condition a listing of people filtered by email adds (case-insensitive, through its unique index), for its pages and its count alike. */
+const emailCondition = (filter: { email?: string | null }) => (typeof filter.email === 'string' ? sql`lower("email") = lower(${filter.email})` : sql`true`);
+
 /** How many people the listing holds, for totalCount. */
 export async function countPeople(em: EntityManager, organizationId: number, filter: { email?: string | null }): Promise<number> {
   const [row] = await query(
     em,
     sql<{ count: string }>`select count(*) as "count" from "person"
-      where "organization_id" = ${organizationId} ${typeof filter.email === 'string' ? sql`and lower("email") = lower(${filter.email})` : sql``}`,
+      where "organization_id" = ${organizationId} and ${emailCondition(filter)}`,
   );
   return Number(row?.count ?? 0);
 }
@@ -200,7 +203,7 @@ export async function countPeople(em: EntityManager, organizationId: number, fil
 /** Newest first; with `email`, only the person who has it (case-insensitive, through its unique index). */
 export async function listPeople(em: EntityManager, organizationId: number, page: Page<number>, filter: { email?: string | null }): Promise<PersonView[]> {
   const conditions = [
-    typeof filter.email === 'string' ? sql`lower("email") = lower(${filter.email})` : sql`true`,
+    emailCondition(filter),
     page.after === null ? sql`true` : sql`"id" < ${page.after}`,
   ];
   const rows = await query(em, peopleWithCompanies(organizationId, sql.join(conditions, sql` and `), sql`order by "id" desc limit ${page.limit + 1}`));

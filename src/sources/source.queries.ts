@@ -79,13 +79,16 @@ export async function findSourcesByIds(em: EntityManager, organizationId: number
 /** Sources are listed newest first by id. */
 export const sourceKeyset: Keyset<FeedbackSourceView, number> = byId;
 
+/** The condition a listing of sources filtered by name adds, for its pages and its count alike. */
+const nameCondition = (filter: { name?: string | null }) => (typeof filter.name === 'string' ? sql`and s."name" = ${filter.name}` : sql``);
+
 /** Newest first; one row more than the page so the caller knows whether another page follows. */
 export async function listSources(em: EntityManager, organizationId: number, page: Page<number>, filter: { name?: string | null }): Promise<FeedbackSourceView[]> {
   const rows = await query(
     em,
     sql<SourceRow>`select ${sourceColumns} from "feedback_source" s
       where s."organization_id" = ${organizationId}
-        ${typeof filter.name === 'string' ? sql`and s."name" = ${filter.name}` : sql``}
+        ${nameCondition(filter)}
         ${page.after === null ? sql`` : sql`and s."id" < ${page.after}`}
       order by s."id" desc limit ${page.limit + 1}`,
   );
@@ -97,7 +100,7 @@ export async function countSources(em: EntityManager, organizationId: number, fi
   const [row] = await query(
     em,
     sql<{ count: string }>`select count(*) as "count" from "feedback_source" s
-      where s."organization_id" = ${organizationId} ${typeof filter.name === 'string' ? sql`and s."name" = ${filter.name}` : sql``}`,
+      where s."organization_id" = ${organizationId} ${nameCondition(filter)}`,
   );
   return Number(row?.count ?? 0);
 }
