@@ -8,6 +8,7 @@ import type { DomainEvent } from '../events/domain-events.ts';
 import { type AfterCommit, openAfterCommit } from '../events/event-bus.ts';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../http/limits.ts';
 import { jsonDepth, MAX_JSON_DEPTH } from '../validation/values.ts';
+import { wakeAfterCommit } from '../webhooks/outbox-signal.ts';
 
 /** Printable ASCII characters (U+0020 to U+007E), as SPEC §7 states. */
 export const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7E]{1,${MAX_IDEMPOTENCY_KEY_LENGTH}}$`);
@@ -150,12 +151,13 @@ const findLive = (em: EntityManager, request: IdempotentRequest) =>
  * request's. One statement more, on that path only.
  *
  * The operations `write` runs join this transaction, so the events they emit wait for its COMMIT and
- * come back as `committed`; a rollback drops them.
+ * come back as `committed`, and the webhook messages they queue wake the delivery after it; a
+ * rollback drops both.
  */
 export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, write: (em: EntityManager) => Promise<WriteResponse>): Promise<IdempotentOutcome> {
   let afterCommit: AfterCommit | undefined;
   try {
-    const outcome = await orm.em.fork().transactional(async (em): Promise<IdempotentOutcome> => {
+    const outcome = await wakeAfterCommit(() => orm.em.fork().transactional(async (em): Promise<IdempotentOutcome> => {
       afterCommit = openAfterCommit(em);
       const [found] = await query(
         em,
@@ -187,7 +189,7 @@ export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, w
       // Gone already (it expired and was purged): the client's retry runs afresh.
       if (!live) throw inProgress(request.key);
       throw new RolledBack(replayOf(live, request));
-    });
+    }));
     return outcome.replayed ? outcome : { ...outcome, committed: afterCommit?.take() ?? [] };
   } catch (error) {
     if (error instanceof RolledBack) return error.outcome;

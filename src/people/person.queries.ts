@@ -4,7 +4,7 @@ import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
-import { wakeWebhookWorkers } from '../webhooks/outbox-signal.ts';
+import { noteQueuedMessages } from '../webhooks/outbox-signal.ts';
 import { Person } from './person.entity.ts';
 
 export function personNotFound(id: number, param = 'id'): NotFoundError {
@@ -223,5 +223,5 @@ export async function queuePersonUpserted(em: EntityManager, organizationId: num
     from "person" p left join "company" c on c."id" = p."company_id" and c."organization_id" = p."organization_id"
     where p."id" = ${personId} and p."organization_id" = ${organizationId})`;
   const queued = await query(em, sql`${outboxInsert(organizationId, 'person.upserted', data)} returning 1`);
-  if (queued.length > 0) wakeWebhookWorkers();
+  if (queued.length > 0) noteQueuedMessages();
 }

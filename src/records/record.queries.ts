@@ -5,7 +5,7 @@ import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { restInstant } from '../webhooks/webhook.queries.ts';
 // Only a write that queued webhook messages wakes the delivery, so other writes cost no statement more.
-import { wakeWebhookWorkers } from '../webhooks/outbox-signal.ts';
+import { noteQueuedMessages } from '../webhooks/outbox-signal.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
 import type { RecordField } from './record-fields.ts';
 import { compileCondition, compileSearch, type RecordCondition, searchRank } from './record-filter.ts';
@@ -351,7 +351,7 @@ export async function insertRecords(
       order by i."ord"`,
   );
   const sourceExists = rows[0]?.source_exists ?? false;
-  if (rows[0]?.queued) wakeWebhookWorkers();
+  if (rows[0]?.queued) noteQueuedMessages();
   return {
     sourceExists,
     drafts: rows.map((row, index) => {
@@ -405,6 +405,6 @@ export async function deleteRecordById(em: EntityManager, organizationId: number
         ${sourceId === null ? sql`true` : sql`exists (select 1 from "feedback_source" where "id" = ${sourceId} and "organization_id" = ${organizationId})`} as "source_exists"`,
   );
   const deletedFrom = row?.deleted_from ?? null;
-  if (row?.queued) wakeWebhookWorkers();
+  if (row?.queued) noteQueuedMessages();
   return { deletedFrom: deletedFrom === null ? null : Number(deletedFrom), sourceExists: row?.source_exists ?? false };
 }

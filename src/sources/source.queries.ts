@@ -4,7 +4,7 @@ import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import { byId, type Keyset, type Page } from '../database/keyset.ts';
 import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
-import { wakeWebhookWorkers } from '../webhooks/outbox-signal.ts';
+import { noteQueuedMessages } from '../webhooks/outbox-signal.ts';
 import { FeedbackSource } from './source.entity.ts';
 
 export function sourceNotFound(id: number, param = 'id'): NotFoundError {
@@ -172,7 +172,7 @@ export async function insertSource(
       )
       select ${sourceColumns}, exists (select 1 from "outbox") as "queued" from "inserted" s`,
   );
-  if (row?.queued) wakeWebhookWorkers();
+  if (row?.queued) noteQueuedMessages();
   return row ? toSourceView(em, row) : null;
 }
 
@@ -190,7 +190,7 @@ export async function deleteSourceRow(em: EntityManager, organizationId: number,
       )
       select exists (select 1 from "deleted") as "deleted", exists (select 1 from "outbox") as "queued"`,
   );
-  if (row?.queued) wakeWebhookWorkers();
+  if (row?.queued) noteQueuedMessages();
   return row?.deleted ?? false;
 }
 
@@ -203,5 +203,5 @@ export async function queueSourceUpdated(em: EntityManager, organizationId: numb
   const data = sql`(select ${restSource(sql`(select count(*) from "feedback_record" r where r."source_id" = s."id")`)}
     from "feedback_source" s where s."id" = ${sourceId} and s."organization_id" = ${organizationId})`;
   const queued = await query(em, sql`${outboxInsert(organizationId, 'feedback_source.updated', data)} returning 1`);
-  if (queued.length > 0) wakeWebhookWorkers();
+  if (queued.length > 0) noteQueuedMessages();
 }

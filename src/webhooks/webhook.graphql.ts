@@ -7,7 +7,6 @@ import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
 import { DeleteSuccess, deleteSuccessType } from '../graphql/payloads.ts';
-import { wakeWebhookWorkers } from './outbox-signal.ts';
 import {
   findAttemptsByEvents,
   findEndpointOrFail,
@@ -249,14 +248,10 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The endpoint\'s id.' }),
       input: t.arg({ type: WebhookEndpointInput, required: true, description: 'The fields to change.' }),
     },
-    resolve: async (_root, { id, input }, ctx) => {
-      const result = await mutate(ctx, 'webhooks:write', async (em, viewer) => new UpdateWebhookEndpointSuccess(await updateWebhookEndpoint(em, viewer.organizationId, parseId(id, 'id'), input)), {
+    resolve: (_root, { id, input }, ctx) =>
+      mutate(ctx, 'webhooks:write', async (em, viewer) => new UpdateWebhookEndpointSuccess(await updateWebhookEndpoint(em, viewer.organizationId, parseId(id, 'id'), input)), {
         oneStatement: true,
-      });
-      // An endpoint enabled again has messages waiting.
-      if (input.enabled === true) wakeWebhookWorkers();
-      return result;
-    },
+      }),
   }),
   rotateWebhookEndpointSecret: t.field({
     type: RotateWebhookEndpointSecretPayload,
@@ -286,15 +281,12 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The event\'s id (msg_…).' }),
       endpointId: t.arg.id({ description: 'When given, the event must be this endpoint\'s.' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const result = await mutate(
+    resolve: (_root, args, ctx) =>
+      mutate(
         ctx,
         'webhooks:write',
         async (em, viewer) => new ReplayWebhookEventSuccess(await replayEvent(em, viewer.organizationId, String(args.id), parseOptionalId(args.endpointId, 'endpointId'))),
         { oneStatement: true },
-      );
-      wakeWebhookWorkers();
-      return result;
-    },
+      ),
   }),
 }));

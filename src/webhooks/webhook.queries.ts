@@ -3,6 +3,7 @@ import type { Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
 import type { WebhookEventType } from './webhook-event-types.ts';
+import { noteQueuedMessages } from './outbox-signal.ts';
 
 /** An endpoint's settings once checked (webhook.rules.ts), as they are written. */
 export interface CheckedEndpoint {
@@ -99,7 +100,7 @@ export async function insertEndpoint(
   return toEndpointView(em, row);
 }
 
-/** Applies the given changes; enabling an endpoint again clears its failure count. */
+/** Applies the given changes; enabling an endpoint again clears its failure count and makes its waiting messages due. */
 export async function updateEndpoint(em: EntityManager, organizationId: number, id: number, changes: CheckedEndpoint): Promise<WebhookEndpointView> {
   const sets = [
     changes.url === undefined ? null : sql`"url" = ${changes.url}`,
@@ -114,6 +115,7 @@ export async function updateEndpoint(em: EntityManager, organizationId: number, 
     sql<EndpointRow>`update "webhook_endpoint" set ${sql.join(sets, sql`, `)} where "id" = ${id} and "organization_id" = ${organizationId} returning ${endpointColumns}`,
   );
   if (!row) throw endpointNotFound(id);
+  if (changes.enabled === true) noteQueuedMessages();
   return toEndpointView(em, row);
 }
 
@@ -273,6 +275,7 @@ export async function replayEvent(em: EntityManager, organizationId: number, id:
       returning ${eventColumns}`,
   );
   if (!row) throw webhookEventNotFound(id);
+  noteQueuedMessages();
   return toEventView(em, row);
 }
 
