@@ -26,13 +26,20 @@
  *
  *   MEMORY_VARIANTS='none|;semi 8|--max-semi-space-size=8;arenas 2|MALLOC_ARENA_MAX=2' npx node bench/memory.ts
  *
+ * MEMORY_CACHE sets the state of Node's compile cache (src/compile-cache.js) each gateway starts with:
+ * `cold` (an empty cache, as on the first start after installing or changing the sources), `warm`
+ * (a cache one start of the same variant filled) or `both` (cold, then warm, each variant in a cache
+ * directory of its own: the gateway's TMPDIR, where the cache is when NODE_COMPILE_CACHE is unset).
+ * Unset, the gateway uses the cache of the environment, whatever state it is in. MEMORY_REPEAT=n
+ * measures each variant n times (start-up figures vary by a few MiB between starts).
+ *
  * MEMORY_ONLY (comma-separated parts of phase names, e.g. "read,ingest") runs only those phases;
  * MEMORY_TIMELINE=1 prints every sample; MEMORY_SNAPSHOTS=<dir> writes a V8 heap snapshot of the
  * gateway at start and after the idle phase (open them in Chrome DevTools' Memory tab). Writing a
  * snapshot leaves about 100 MiB of malloc'd memory in the process and slows it down afterwards: the
  * figures of such a run describe the snapshots, not the gateway.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,6 +66,9 @@ const idle = envNumber('MEMORY_IDLE', 15);
 const connections = envNumber('MEMORY_CONNECTIONS', 32);
 const overloadConnections = envNumber('BENCH_OVERLOAD_CONNECTIONS', 200);
 const timeline = process.env.MEMORY_TIMELINE === '1';
+const repeat = Math.round(envNumber('MEMORY_REPEAT', 1));
+const cacheStates: readonly ('cold' | 'warm' | null)[] | undefined = ({ cold: ['cold'], warm: ['warm'], both: ['cold', 'warm'], '': [null] } as const)[process.env.MEMORY_CACHE ?? ''];
+if (!cacheStates) throw new Error('MEMORY_CACHE must be cold, warm or both');
 const only = (process.env.MEMORY_ONLY ?? '').split(',').map((part) => part.trim().toLowerCase()).filter(Boolean);
 const snapshotDir = process.env.MEMORY_SNAPSHOTS ? path.resolve(process.env.MEMORY_SNAPSHOTS) : null;
 const probe = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
@@ -177,18 +187,20 @@ interface Measured {
   results: PhaseResult[];
 }
 
-async function measure(variant: Variant, databaseUrl: string, dataDir: string, phases: Phase[]): Promise<Measured> {
+async function measure(variant: Variant, databaseUrl: string, dataDir: string, phases: Phase[], tmpDir: string | null): Promise<Measured> {
   const probeFile = path.join(dataDir, `probe-${Date.now()}.jsonl`);
   const snapshotArgs = snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [];
+  const launchedAt = Date.now();
   const gateway = await startGateway(databaseUrl, dataDir, null, {
     launch: variant.launch,
     extraNodeArgs: [`--import=${probe}`, ...snapshotArgs],
-    extraEnv: { MEMORY_PROBE_FILE: probeFile },
+    extraEnv: { MEMORY_PROBE_FILE: probeFile, ...(tmpDir ? { TMPDIR: tmpDir } : {}) },
   });
+  const readyAt = Date.now();
   try {
     const start = await nextSample(probeFile, 0);
     const startMap = memoryMap(gateway.pid);
-    progress(`bench: ${variant.label}: RSS ${fixed(startMap.rss)} MiB after start`);
+    progress(`bench: ${variant.label}: ready in ${fixed((readyAt - launchedAt) / 1000, 1)} s, RSS ${fixed(startMap.rss)} MiB after start`);
     if (snapshotDir) await writeSnapshot(gateway.pid, snapshotDir, `${variant.label.replace(/\W+/g, '-')}-start`);
     const results: PhaseResult[] = [];
     for (const phase of phases) {
@@ -315,7 +327,21 @@ try {
   const load = os.loadavg()[0] ?? 0;
   const sections: string[] = [];
   for (const variant of variants) {
-    sections.push(renderVariant(variant, await measure(variant, database.url, dataDir, phases)));
+    for (let run = 1; run <= repeat; run++) {
+      for (const state of cacheStates) {
+        const label = [variant.label, state, repeat > 1 ? `run ${run}` : null].filter(Boolean).join(', ');
+        let tmpDir: string | null = null;
+        if (state) {
+          tmpDir = path.join(dataDir, `tmp-${variant.label.replace(/\W+/g, '-')}-${run}`);
+          if (state === 'cold') rmSync(tmpDir, { recursive: true, force: true });
+          mkdirSync(tmpDir, { recursive: true });
+          // Warm without a cold run before it: one start and stop fills the cache.
+          if (state === 'warm' && !cacheStates.includes('cold')) await (await startGateway(database.url, dataDir, null, { launch: variant.launch, extraEnv: { TMPDIR: tmpDir } })).stop();
+        }
+        const labelled = { ...variant, label };
+        sections.push(renderVariant(labelled, await measure(labelled, database.url, dataDir, phases, tmpDir)));
+      }
+    }
   }
   const cpus = os.cpus();
   process.stdout.write(
