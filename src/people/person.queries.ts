@@ -222,6 +222,6 @@ export async function queuePersonUpserted(em: EntityManager, organizationId: num
       'created_at', ${restInstant(sql`p."created_at"`)}, 'updated_at', ${restInstant(sql`p."updated_at"`)})
     from "person" p left join "company" c on c."id" = p."company_id" and c."organization_id" = p."organization_id"
     where p."id" = ${personId} and p."organization_id" = ${organizationId})`;
-  const queued = await query(em, sql`${outboxInsert(organizationId, 'person.upserted', data)} returning 1`);
+  const queued = await query(em, sql`${outboxInsert(organizationId, { type: 'person.upserted', data })} returning 1`);
   if (queued.length > 0) noteQueuedMessages();
 }

@@ -3,7 +3,7 @@ import type { RawBuilder } from 'kysely';
 import type { Keyset, Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
-import { restInstant } from '../webhooks/webhook.queries.ts';
+import { outboxInsert, restInstant } from '../webhooks/webhook.queries.ts';
 // Only a write that queued webhook messages wakes the delivery, so other writes cost no statement more.
 import { noteQueuedMessages } from '../webhooks/outbox-signal.ts';
 import { type FeedbackSourceView, findSourceOrFail, type SourceRow, sourceColumns, toSourceView } from '../sources/source.queries.ts';
@@ -334,14 +334,14 @@ export async function insertRecords(
         returning "id", "created_at"
       ), "outbox" as (
         -- Webhook events commit with the records they describe: a message per record and endpoint that wants it.
-        insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
-        select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", 'feedback_record.created',
-          jsonb_build_object('id', n."id", 'source_id', ${sourceId}::bigint, 'person_id', i."person_id", 'external_id', i."external_id",
-            'display_ts', ${restInstant(sql`i."display_ts"`)}, 'fields', i."fields", 'created_at', ${restInstant(sql`n."created_at"`)}),
-          n."created_at", n."created_at", 'pending', 0
-        from "inserted" n join "input" i on i."id" = n."id"
-          join "webhook_endpoint" w on w."organization_id" = ${organizationId} and w."enabled" and 'feedback_record.created' = any(w."event_types")
-            and (w."source_ids" is null or ${sourceId}::bigint = any(w."source_ids"))
+        ${outboxInsert(organizationId, {
+          type: 'feedback_record.created',
+          about: sql`"inserted" n join "input" i on i."id" = n."id"`,
+          sourceId: sql`${sourceId}::bigint`,
+          data: sql`jsonb_build_object('id', n."id", 'source_id', ${sourceId}::bigint, 'person_id', i."person_id", 'external_id', i."external_id",
+            'display_ts', ${restInstant(sql`i."display_ts"`)}, 'fields', i."fields", 'created_at', ${restInstant(sql`n."created_at"`)})`,
+          createdAt: sql`n."created_at"`,
+        })}
         returning 1
       )
       select exists (select 1 from "source") as "source_exists", exists (select 1 from "outbox") as "queued", i."id", i."person_known", n."created_at",
@@ -394,11 +394,7 @@ export async function deleteRecordById(em: EntityManager, organizationId: number
         delete from "feedback_record" where "id" = ${id} and "organization_id" = ${organizationId} ${sourceId === null ? sql`` : sql`and "source_id" = ${sourceId}`}
         returning "id", "source_id"
       ), "outbox" as (
-        insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
-        select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", 'feedback_record.deleted',
-          jsonb_build_object('id', d."id", 'source_id', d."source_id"), now(), now(), 'pending', 0
-        from "deleted" d join "webhook_endpoint" w on w."organization_id" = ${organizationId} and w."enabled" and 'feedback_record.deleted' = any(w."event_types")
-          and (w."source_ids" is null or d."source_id" = any(w."source_ids"))
+        ${outboxInsert(organizationId, { type: 'feedback_record.deleted', about: sql`"deleted" d`, sourceId: sql`d."source_id"`, data: sql`jsonb_build_object('id', d."id", 'source_id', d."source_id")` })}
         returning 1
       )
       select (select "source_id" from "deleted") as "deleted_from", exists (select 1 from "outbox") as "queued",

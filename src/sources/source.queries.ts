@@ -137,18 +137,9 @@ const restSource = (recordCount: RawBuilder<unknown>) =>
   sql`jsonb_build_object('id', s."id", 'name', s."name", 'type', s."type", 'description', s."description", 'record_count', ${recordCount},
     'created_at', ${restInstant(sql`s."created_at"`)}, 'updated_at', ${restInstant(sql`s."updated_at"`)})`;
 
-type SourceEventType = 'feedback_source.created' | 'feedback_source.updated' | 'feedback_source.deleted';
-
-/**
- * The outbox rows of a source event, written by the statement of the change: a message for the
- * source written by the CTE `written` and each enabled endpoint that wants the event.
- */
-function sourceOutbox(organizationId: number, type: SourceEventType, written: string): RawBuilder<unknown> {
-  return sql`insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
-    select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", ${type}, ${restSource(sql`0`)}, now(), now(), 'pending', 0
-    from ${sql.table(written)} s join "webhook_endpoint" w on w."organization_id" = ${organizationId} and w."enabled" and ${type} = any(w."event_types")
-    returning 1`;
-}
+/** The outbox rows of a source event, written by the statement of the change: the source the CTE `written` wrote. */
+const sourceOutbox = (organizationId: number, type: 'feedback_source.created' | 'feedback_source.deleted', written: string) =>
+  sql`${outboxInsert(organizationId, { type, about: sql`${sql.table(written)} s`, data: restSource(sql`0`) })} returning 1`;
 
 /**
  * Inserts a source and queues its feedback_source.created in one statement; null when the
@@ -202,6 +193,6 @@ export async function deleteSourceRow(em: EntityManager, organizationId: number,
 export async function queueSourceUpdated(em: EntityManager, organizationId: number, sourceId: number): Promise<void> {
   const data = sql`(select ${restSource(sql`(select count(*) from "feedback_record" r where r."source_id" = s."id")`)}
     from "feedback_source" s where s."id" = ${sourceId} and s."organization_id" = ${organizationId})`;
-  const queued = await query(em, sql`${outboxInsert(organizationId, 'feedback_source.updated', data)} returning 1`);
+  const queued = await query(em, sql`${outboxInsert(organizationId, { type: 'feedback_source.updated', data })} returning 1`);
   if (queued.length > 0) noteQueuedMessages();
 }

@@ -103,13 +103,12 @@ export function startWebhookWorker(deps: { orm: MikroORM; log: FastifyBaseLogger
       log.warn({ webhook_endpoint_id: endpointId, organization_id: organizationId }, 'webhook endpoint disabled after failed deliveries in a row');
       await query(
         orm.em.fork(),
-        sql`${outboxInsert(
-          organizationId,
-          'webhook_endpoint.disabled',
-          sql`(select jsonb_build_object('id', d."id", 'url', d."url", 'enabled', d."enabled", 'consecutive_failures', d."consecutive_failures", 'disabled_reason', d."disabled_reason",
+        outboxInsert(organizationId, {
+          type: 'webhook_endpoint.disabled',
+          data: sql`(select jsonb_build_object('id', d."id", 'url', d."url", 'enabled', d."enabled", 'consecutive_failures', d."consecutive_failures", 'disabled_reason', d."disabled_reason",
             'disabled_at', ${restInstant(sql`now()`)}) from "webhook_endpoint" d where d."id" = ${endpointId})`,
-          endpointId,
-        )}`,
+          exceptEndpoint: endpointId,
+        }),
       );
     }
   }

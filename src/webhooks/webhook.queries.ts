@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RawBuilder } from 'kysely';
 import type { Page } from '../database/keyset.ts';
 import { query, readTimestamp, sql } from '../database/sql.ts';
 import { NotFoundError } from '../errors/api-error.ts';
@@ -279,17 +280,41 @@ export async function replayEvent(em: EntityManager, organizationId: number, id:
   return toEventView(em, row);
 }
 
+/** What an event's outbox rows are made of (see outboxInsert). */
+export interface OutboxEvent {
+  type: WebhookEventType;
+  /** The message's data, as SQL over the rows of `about` when given. */
+  data: RawBuilder<unknown>;
+  /** The rows the event is about, with their joins (`"deleted" d`): a message per row and endpoint. Absent: one per endpoint. */
+  about?: RawBuilder<unknown>;
+  /** A record event's source, as SQL: an endpoint with a source filter gets only its sources' record events. */
+  sourceId?: RawBuilder<unknown>;
+  /** When the event happened, and the message first falls due; now() unless given. */
+  createdAt?: RawBuilder<unknown>;
+  /** An endpoint not told (the one whose disabling the event is). */
+  exceptEndpoint?: number;
+}
+
 /**
- * The outbox rows of an event that is not written by the ingest statement itself, for every enabled
- * endpoint that wants it. A source filter narrows record events only: these events go to every
- * endpoint subscribed to their type. `data` is evaluated only when some endpoint wants the event.
+ * The one statement text that writes the outbox: a message of the event to every enabled endpoint
+ * of the organization that wants its type, written by the statement (or in the transaction) of the
+ * change it describes. A source filter narrows record events only: other events go to every
+ * endpoint subscribed to their type. `data` is evaluated only for the endpoints that want the event.
  */
-export function outboxInsert(organizationId: number, type: WebhookEventType, data: ReturnType<typeof sql>, exceptEndpoint: number | null = null) {
+export function outboxInsert(organizationId: number, event: OutboxEvent): RawBuilder<unknown> {
+  const createdAt = event.createdAt ?? sql`now()`;
+  const wanted = sql.join(
+    [
+      sql`w."organization_id" = ${organizationId} and w."enabled" and ${event.type} = any(w."event_types")`,
+      ...(event.sourceId === undefined ? [] : [sql`(w."source_ids" is null or ${event.sourceId} = any(w."source_ids"))`]),
+      ...(event.exceptEndpoint === undefined ? [] : [sql`w."id" <> ${event.exceptEndpoint}`]),
+    ],
+    sql` and `,
+  );
   return sql`insert into "webhook_event" ("id", "organization_id", "endpoint_id", "type", "payload", "created_at", "next_attempt_at", "status", "attempts")
-    select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", ${type}, ${data}, now(), now(), 'pending', 0
-    from "webhook_endpoint" w where w."organization_id" = ${organizationId} and w."enabled" and ${type} = any(w."event_types")
-    ${exceptEndpoint === null ? sql`` : sql`and w."id" <> ${exceptEndpoint}`}`;
+    select 'msg_' || replace(gen_random_uuid()::text, '-', ''), ${organizationId}, w."id", ${event.type}, ${event.data}, ${createdAt}, ${createdAt}, 'pending', 0
+    from ${event.about === undefined ? sql`"webhook_endpoint" w where ${wanted}` : sql`${event.about} join "webhook_endpoint" w on ${wanted}`}`;
 }
 
 /** An instant as the REST API writes it (RFC 3339, UTC, milliseconds), in SQL. */
-export const restInstant = (column: ReturnType<typeof sql>) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+export const restInstant = (column: RawBuilder<unknown>) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
