@@ -7,7 +7,6 @@ import { registerPostmanRoute } from './docs/postman.ts';
 import { renderErrorDocs } from './errors/docs-page.ts';
 import { createEventBus } from './events/event-bus.ts';
 import { startWebhookWorker } from './webhooks/webhook-worker.ts';
-import { allowPrivateWebhookUrls } from './webhooks/webhook.rules.ts';
 import { registerGraphQLRoute } from './graphql/route.ts';
 import { admissionLimit, registerAdmission } from './http/admission.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
@@ -111,7 +110,7 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
   const events = await createEventBus(config.redisUrl, app.log);
   for (const metric of events.metrics) metrics.registry.registerMetric(metric);
 
-  const routeDeps = { orm, publicUrl: config.publicUrl, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics, events };
+  const routeDeps = { orm, publicUrl: config.publicUrl, allowPrivateWebhookUrls: config.webhookAllowPrivateUrls, idempotencyTtlSeconds: config.idempotencyTtlSeconds, metrics, events };
   const admitted = admissionLimit(config.maxConcurrentRequests, orm.config.get('pool').max);
   let graphQLSockets: ReturnType<typeof registerGraphQLRoute> | undefined;
   await app.register(async (api) => {
@@ -139,7 +138,6 @@ export async function buildApp(config: Config, orm: MikroORM, options: AppOption
 
   const stopPurging = schedulePurge(orm, app.log);
   // Every server process delivers the webhook outbox; processes and instances share it row by row.
-  allowPrivateWebhookUrls(config.webhookAllowPrivateUrls);
   const webhooks = startWebhookWorker({ orm, log: app.log, allowPrivateUrls: config.webhookAllowPrivateUrls });
   for (const metric of webhooks.metrics) metrics.registry.registerMetric(metric);
   app.addHook('onClose', async () => {

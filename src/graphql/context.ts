@@ -12,6 +12,8 @@ export interface Context {
   viewer: Viewer | null;
   requestId: string;
   publicUrl: string;
+  /** WEBHOOK_ALLOW_PRIVATE_URLS: webhook URLs may be http:// and reach loopback and private addresses. */
+  allowPrivateWebhookUrls: boolean;
   log: FastifyBaseLogger;
   metrics: Metrics;
   /**

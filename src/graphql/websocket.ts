@@ -65,7 +65,7 @@ function credentialsOf(params: Readonly<Record<string, unknown>> | undefined, re
  * idempotency apply.
  */
 export function serveGraphQLOverWebSocket(server: Server, yoga: GraphQLServer, deps: GraphQLServerDeps & { log: FastifyBaseLogger; maxPayload: number }) {
-  const { orm, publicUrl, metrics, events, tokens, log } = deps;
+  const { orm, publicUrl, allowPrivateWebhookUrls, metrics, events, tokens, log } = deps;
   const sockets = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload });
   let closing = false;
 
@@ -105,6 +105,7 @@ export function serveGraphQLOverWebSocket(server: Server, yoga: GraphQLServer, d
           viewer: accepted.viewer,
           requestId: accepted.requestId,
           publicUrl,
+          allowPrivateWebhookUrls,
           log: accepted.log,
           metrics,
           events,

@@ -162,12 +162,13 @@ export interface ServerContext {
 export interface GraphQLServerDeps {
   orm: MikroORM;
   publicUrl: string;
+  allowPrivateWebhookUrls: boolean;
   metrics: Metrics;
   events: EventBus;
   tokens: TokenCache;
 }
 
-export function createGraphQLServer({ orm, publicUrl, metrics, events, tokens }: GraphQLServerDeps) {
+export function createGraphQLServer({ orm, publicUrl, allowPrivateWebhookUrls, metrics, events, tokens }: GraphQLServerDeps) {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -196,6 +197,7 @@ export function createGraphQLServer({ orm, publicUrl, metrics, events, tokens }:
         viewer: req.viewer,
         requestId: req.id,
         publicUrl,
+        allowPrivateWebhookUrls,
         log: req.log,
         metrics,
         events,

@@ -23,7 +23,7 @@ function locationOf(route: RestRoute, params: Readonly<Record<string, unknown>>,
  * Mounts the route table: each handler only parses, runs its GraphQL operation and maps the outcome.
  * A write with an Idempotency-Key runs inside the transaction that stores its response.
  */
-export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string; idempotencyTtlSeconds: number; metrics: Metrics; events: EventBus }): void {
+export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRoute[], deps: { orm: MikroORM; publicUrl: string; allowPrivateWebhookUrls: boolean; idempotencyTtlSeconds: number; metrics: Metrics; events: EventBus }): void {
   for (const route of routes) {
     app.route({
       method: route.method,
@@ -36,7 +36,17 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
         const viewer = request.viewer;
         const run = async (em: EntityManager) =>
           await checked.run(
-            createContext({ em, viewer, requestId: request.id, publicUrl: deps.publicUrl, log: request.log, metrics: deps.metrics, events: deps.events, operationTransaction: em.isInTransaction() }),
+            createContext({
+              em,
+              viewer,
+              requestId: request.id,
+              publicUrl: deps.publicUrl,
+              allowPrivateWebhookUrls: deps.allowPrivateWebhookUrls,
+              log: request.log,
+              metrics: deps.metrics,
+              events: deps.events,
+              operationTransaction: em.isInTransaction(),
+            }),
           );
 
         if (key === null) {

@@ -237,7 +237,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: WebhookEndpointInput, required: true, description: 'The endpoint; url and eventTypes are required.' }) },
     resolve: (_root, { input }, ctx) =>
       mutate(ctx, 'webhooks:write', async (em, viewer) => {
-        const { endpoint, secret } = await createEndpoint(em, viewer.organizationId, input);
+        const { endpoint, secret } = await createEndpoint(em, viewer.organizationId, input, ctx.allowPrivateWebhookUrls);
         return new CreateWebhookEndpointSuccess(endpoint, secret);
       }, { oneStatement: true }),
   }),
@@ -249,7 +249,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: WebhookEndpointInput, required: true, description: 'The fields to change.' }),
     },
     resolve: (_root, { id, input }, ctx) =>
-      mutate(ctx, 'webhooks:write', async (em, viewer) => new UpdateWebhookEndpointSuccess(await updateWebhookEndpoint(em, viewer.organizationId, parseId(id, 'id'), input)), {
+      mutate(ctx, 'webhooks:write', async (em, viewer) => new UpdateWebhookEndpointSuccess(await updateWebhookEndpoint(em, viewer.organizationId, parseId(id, 'id'), input, ctx.allowPrivateWebhookUrls)), {
         oneStatement: true,
       }),
   }),

@@ -120,13 +120,6 @@ export function retryDelayMs(attempt: number, random: () => number = Math.random
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-/** Whether webhook URLs may be http:// and private: the process's WEBHOOK_ALLOW_PRIVATE_URLS, set once at start-up. */
-let allowPrivateUrls = false;
-
-export function allowPrivateWebhookUrls(allow: boolean): void {
-  allowPrivateUrls = allow;
-}
-
 /** A source filter names only the organization's sources; the first unknown one is named. */
 async function checkSources(em: EntityManager, organizationId: number, sourceIds: number[] | null | undefined): Promise<void> {
   if (!sourceIds) return;
@@ -135,16 +128,17 @@ async function checkSources(em: EntityManager, organizationId: number, sourceIds
   if (index >= 0) throw sourceNotFound(sourceIds[index] ?? 0, `sourceIds[${index}]`);
 }
 
-export async function createEndpoint(em: EntityManager, organizationId: number, input: EndpointInput): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
-  const checked = await checkEndpointInput(input, allowPrivateUrls, true);
+/** `allowPrivate`: WEBHOOK_ALLOW_PRIVATE_URLS. */
+export async function createEndpoint(em: EntityManager, organizationId: number, input: EndpointInput, allowPrivate: boolean): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
+  const checked = await checkEndpointInput(input, allowPrivate, true);
   await checkSources(em, organizationId, checked.sourceIds);
   const secret = newWebhookSecret();
   const endpoint = await insertEndpoint(em, organizationId, { url: checked.url ?? '', eventTypes: checked.eventTypes ?? [], sourceIds: checked.sourceIds ?? null, secret });
   return { endpoint, secret };
 }
 
-export async function updateWebhookEndpoint(em: EntityManager, organizationId: number, id: number, input: EndpointInput): Promise<WebhookEndpointView> {
-  const checked = await checkEndpointInput(input, allowPrivateUrls, false);
+export async function updateWebhookEndpoint(em: EntityManager, organizationId: number, id: number, input: EndpointInput, allowPrivate: boolean): Promise<WebhookEndpointView> {
+  const checked = await checkEndpointInput(input, allowPrivate, false);
   await checkSources(em, organizationId, checked.sourceIds);
   return await updateEndpoint(em, organizationId, id, checked);
 }

@@ -71,7 +71,7 @@ async function runRoute(route: typeof compiledRoute, scopes: Parameters<TestServ
   const em = server.orm.em.fork();
   const viewer = viewerOfKey(await findKeyByTokenHash(em, hashToken(token)), new Date());
   const checked = route.check({ params: {}, query: {}, body: undefined });
-  const context = createContext({ em: server.orm.em, viewer, requestId: 'req_nested', publicUrl: 'http://gateway.test', log, metrics: createMetrics(server.orm), events, operationTransaction: false });
+  const context = createContext({ em: server.orm.em, viewer, requestId: 'req_nested', publicUrl: 'http://gateway.test', allowPrivateWebhookUrls: false, log, metrics: createMetrics(server.orm), events, operationTransaction: false });
   return await checked.run(context);
 }
 

@@ -162,3 +162,18 @@ describe('delivery without WEBHOOK_ALLOW_PRIVATE_URLS', () => {
     }
   });
 });
+
+describe('WEBHOOK_ALLOW_PRIVATE_URLS', () => {
+  it('is each server\'s own setting: one that allows private URLs beside one that does not leaves the other refusing them', async () => {
+    const permissive = await startTestServer({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
+    try {
+      const body = { url: 'http://127.0.0.1:9/hooks', event_types: ['feedback_record.created'] };
+      const allowed = await new RestClient(permissive.url, await permissive.createToken('Permissive Corp')).post<Endpoint>('/webhooks', body);
+      expect(allowed.status, allowed.text).toBe(201);
+      expect(allowed.body.url).toBe(body.url);
+      expectErrorEnvelope(await api.post('/webhooks', body), { type: 'validation_error', code: 'VALIDATION_FAILED', param: 'url', errors: [{ param: 'url', code: 'VALIDATION_FAILED' }] });
+    } finally {
+      await permissive.close();
+    }
+  });
+});
