@@ -5,6 +5,7 @@ import type { Metrics } from '../http/metrics.ts';
 import { AuthenticationError, type ParamNamer } from '../errors/api-error.ts';
 import type { Scope } from '../organizations/scopes.ts';
 import { assertScope, type Viewer } from '../organizations/viewer.ts';
+import type { WebhookHosts } from '../webhooks/webhook-hosts.ts';
 
 /** One per GraphQL operation: its own EntityManager fork; the dataloaders hang off this object too. */
 export interface Context {
@@ -14,6 +15,8 @@ export interface Context {
   publicUrl: string;
   /** WEBHOOK_ALLOW_PRIVATE_URLS: webhook URLs may be http:// and reach loopback and private addresses. */
   allowPrivateWebhookUrls: boolean;
+  /** The hosts of the webhook URLs this request sends, looked up before its transaction opened (webhook-hosts.ts). */
+  webhookHosts?: WebhookHosts | undefined;
   log: FastifyBaseLogger;
   metrics: Metrics;
   /**

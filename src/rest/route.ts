@@ -1,4 +1,4 @@
-import { type DocumentNode, getOperationAST, print } from 'graphql';
+import { type DocumentNode, getOperationAST, type OperationDefinitionNode, print } from 'graphql';
 import { z } from 'zod';
 import { ApiError } from '../errors/api-error.ts';
 import type { ErrorCode } from '../errors/catalog.ts';
@@ -83,6 +83,9 @@ export interface RequestParts {
 /** A request whose parts passed their schemas: the path parameters it named, and its operation, ready to run. */
 export interface CheckedRequest {
   params: Readonly<Record<string, unknown>>;
+  /** The operation it runs, with its variables: for what is done before its transaction opens. */
+  operation: OperationDefinitionNode | null;
+  variables: Variables;
   /** Runs the operation; a failure is thrown as the ApiError it is, in REST's names. */
   run(context: Context): Promise<RestResponse>;
 }
@@ -135,6 +138,7 @@ const isEmpty = (shape: Shape) => Object.keys(shape).length === 0;
 export function defineRoute<P extends Shape, Q extends Shape, B extends object, R, V extends Variables, const A extends Renames = NoRenames>(spec: RouteSpec<P, Q, B, R, V, A>): RestRoute {
   const operationId = operationIdOf(spec.document);
   const run = prepareOperation(spec.document);
+  const definition = getOperationAST(spec.document) ?? null;
   const params = z.strictObject(spec.path.params);
   const query = z.strictObject(spec.query);
   const restNames = restNamer({ ...PAGE_NAMES, ...spec.path.arguments });
@@ -161,6 +165,8 @@ export function defineRoute<P extends Shape, Q extends Shape, B extends object, 
       });
       return {
         params: checked.params,
+        operation: definition,
+        variables,
         run: async (context) => {
           const result = await run(variables, { ...context, paramNames: restNames });
           // A mutation that failed answered with an error type of its union; REST answers with the error it threw.

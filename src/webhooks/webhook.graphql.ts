@@ -2,7 +2,7 @@ import { NotFoundError, PermissionError, ValidationError } from '../errors/api-e
 import { byId, type Keyset } from '../database/keyset.ts';
 import { builder } from '../graphql/builder.ts';
 import { pageArgs, totalCountField } from '../graphql/connections.ts';
-import { authenticate, authorize } from '../graphql/context.ts';
+import { authenticate, authorize, type Context } from '../graphql/context.ts';
 import { parseId, parseOptionalId } from '../graphql/ids.ts';
 import { mutate } from '../graphql/mutation.ts';
 import { readPage, toConnection } from '../graphql/pagination.ts';
@@ -27,9 +27,12 @@ import {
   MAX_SOURCE_FILTER,
   MAX_URL_LENGTH,
   rotateSecret,
+  type UrlPolicy,
   updateWebhookEndpoint,
 } from './webhook.rules.ts';
 import { webhookEventTypes } from './webhook-event-types.ts';
+
+const urlPolicy = (ctx: Context): UrlPolicy => ({ allowPrivate: ctx.allowPrivateWebhookUrls, hosts: ctx.webhookHosts });
 
 const eventKeyset: Keyset<WebhookEventView, { createdAt: string; id: string }> = {
   keyOf: (event) => [event.createdAt.toISOString(), event.id],
@@ -237,7 +240,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: WebhookEndpointInput, required: true, description: 'The endpoint; url and eventTypes are required.' }) },
     resolve: (_root, { input }, ctx) =>
       mutate(ctx, 'webhooks:write', async (em, viewer) => {
-        const { endpoint, secret } = await createEndpoint(em, viewer.organizationId, input, ctx.allowPrivateWebhookUrls);
+        const { endpoint, secret } = await createEndpoint(em, viewer.organizationId, input, urlPolicy(ctx));
         return new CreateWebhookEndpointSuccess(endpoint, secret);
       }, { oneStatement: true }),
   }),
@@ -249,7 +252,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: WebhookEndpointInput, required: true, description: 'The fields to change.' }),
     },
     resolve: (_root, { id, input }, ctx) =>
-      mutate(ctx, 'webhooks:write', async (em, viewer) => new UpdateWebhookEndpointSuccess(await updateWebhookEndpoint(em, viewer.organizationId, parseId(id, 'id'), input, ctx.allowPrivateWebhookUrls)), {
+      mutate(ctx, 'webhooks:write', async (em, viewer) => new UpdateWebhookEndpointSuccess(await updateWebhookEndpoint(em, viewer.organizationId, parseId(id, 'id'), input, urlPolicy(ctx))), {
         oneStatement: true,
       }),
   }),

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import ipaddr from 'ipaddr.js';
 import { FieldErrors, ValidationError } from '../errors/api-error.ts';
@@ -8,6 +6,7 @@ import { sourceNotFound } from '../sources/source.queries.ts';
 import { parseId } from '../validation/ids.ts';
 import { describeValue, isText } from '../validation/values.ts';
 import { isEventType, webhookEventTypes } from './webhook-event-types.ts';
+import { addressesOf, hostOf, type WebhookHosts } from './webhook-hosts.ts';
 import { type CheckedEndpoint, findMissingSources, insertEndpoint, rotateEndpointSecret, updateEndpoint, type WebhookEndpointView } from './webhook.queries.ts';
 
 export const MAX_URL_LENGTH = 2_048;
@@ -37,11 +36,17 @@ export function isAllowedAddress(address: string, allowPrivate: boolean): boolea
   return allowPrivate || parsed.range() === 'unicast';
 }
 
+/** How webhook URLs are checked: WEBHOOK_ALLOW_PRIVATE_URLS, and the hosts the request's URLs were found at before its transaction. */
+export interface UrlPolicy {
+  allowPrivate: boolean;
+  hosts?: WebhookHosts | undefined;
+}
+
 /**
  * Checks a webhook URL as given: https (http only with `allowPrivate`), no credentials, and a host
  * whose every address is allowed. Refusals are VALIDATION_FAILED naming `param`.
  */
-async function checkWebhookUrl(value: string, allowPrivate: boolean, param = 'url'): Promise<string> {
+async function checkWebhookUrl(value: string, { allowPrivate, hosts }: UrlPolicy, param = 'url'): Promise<string> {
   if (!isText(value, MAX_URL_LENGTH) || !URL.canParse(value)) {
     throw new ValidationError('INVALID_FIELD_VALUE', { param, message: (n) => `${n(param)} must be an absolute https:// URL of at most ${MAX_URL_LENGTH} characters; got ${describeValue(value)}.` });
   }
@@ -49,13 +54,9 @@ async function checkWebhookUrl(value: string, allowPrivate: boolean, param = 'ur
   const schemes = allowPrivate ? ['https:', 'http:'] : ['https:'];
   if (!schemes.includes(url.protocol)) throw refuse(param, `${param} must be an https:// URL; got ${describeValue(value)}.`);
   if (url.username !== '' || url.password !== '') throw refuse(param, `${param} must not carry credentials; send a secret in the path or check the signature instead.`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  try {
-    addresses = isIP(host) ? [host] : (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
-  } catch {
-    throw refuse(param, `${param} names the host ${host}, which does not resolve.`);
-  }
+  const host = hostOf(url);
+  const addresses = hosts?.has(host) ? hosts.get(host) : await addressesOf(host);
+  if (!addresses) throw refuse(param, `${param} names the host ${host}, which does not resolve.`);
   const forbidden = addresses.find((address) => !isAllowedAddress(address, allowPrivate));
   if (forbidden !== undefined) {
     throw refuse(param, `${param} resolves to ${forbidden}, a loopback, private, link-local or metadata address; webhooks only reach public addresses.`);
@@ -73,7 +74,7 @@ export interface EndpointInput {
 
 
 /** Checks the shape of an endpoint's fields (every failing one at once), then its URL's addresses. */
-async function checkEndpointInput(input: EndpointInput, allowPrivate: boolean, creating: boolean): Promise<CheckedEndpoint> {
+async function checkEndpointInput(input: EndpointInput, urls: UrlPolicy, creating: boolean): Promise<CheckedEndpoint> {
   const errors = new FieldErrors();
   const checked: CheckedEndpoint = {};
   if (creating && (input.url === undefined || input.url === null)) errors.add('url', 'INVALID_FIELD_VALUE', (n) => `${n('url')} is required.`);
@@ -100,7 +101,7 @@ async function checkEndpointInput(input: EndpointInput, allowPrivate: boolean, c
   }
   if (input.enabled !== undefined && input.enabled !== null) checked.enabled = input.enabled;
   errors.throwIfAny();
-  if (input.url !== undefined && input.url !== null) checked.url = await checkWebhookUrl(input.url, allowPrivate);
+  if (input.url !== undefined && input.url !== null) checked.url = await checkWebhookUrl(input.url, urls);
   return checked;
 }
 
@@ -128,17 +129,16 @@ async function checkSources(em: EntityManager, organizationId: number, sourceIds
   if (index >= 0) throw sourceNotFound(sourceIds[index] ?? 0, `sourceIds[${index}]`);
 }
 
-/** `allowPrivate`: WEBHOOK_ALLOW_PRIVATE_URLS. */
-export async function createEndpoint(em: EntityManager, organizationId: number, input: EndpointInput, allowPrivate: boolean): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
-  const checked = await checkEndpointInput(input, allowPrivate, true);
+export async function createEndpoint(em: EntityManager, organizationId: number, input: EndpointInput, urls: UrlPolicy): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
+  const checked = await checkEndpointInput(input, urls, true);
   await checkSources(em, organizationId, checked.sourceIds);
   const secret = newWebhookSecret();
   const endpoint = await insertEndpoint(em, organizationId, { url: checked.url ?? '', eventTypes: checked.eventTypes ?? [], sourceIds: checked.sourceIds ?? null, secret });
   return { endpoint, secret };
 }
 
-export async function updateWebhookEndpoint(em: EntityManager, organizationId: number, id: number, input: EndpointInput, allowPrivate: boolean): Promise<WebhookEndpointView> {
-  const checked = await checkEndpointInput(input, allowPrivate, false);
+export async function updateWebhookEndpoint(em: EntityManager, organizationId: number, id: number, input: EndpointInput, urls: UrlPolicy): Promise<WebhookEndpointView> {
+  const checked = await checkEndpointInput(input, urls, false);
   await checkSources(em, organizationId, checked.sourceIds);
   return await updateEndpoint(em, organizationId, id, checked);
 }
