@@ -1,14 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { RawBuilder } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
+import { PREPARED_MARK } from './prepared-statements.ts';
 
-export { sql } from 'kysely';
+export { sql };
 
 /**
  * Runs a hand-written statement with real bind parameters (arrays travel as PostgreSQL arrays)
- * on the EntityManager's connection, inside its transaction when it has one.
+ * on the EntityManager's connection, inside its transaction when it has one. A `prepared`
+ * statement is sent by name, parsed once per connection and planned generically
+ * (prepared-statements.ts says which statements may be).
  */
-export async function query<Row>(em: EntityManager, statement: RawBuilder<Row>): Promise<Row[]> {
-  const result = await statement.execute(em.getKysely());
+export async function query<Row>(em: EntityManager, statement: RawBuilder<Row>, options: { prepared?: boolean } = {}): Promise<Row[]> {
+  const sent = options.prepared ? sql<Row>`${sql.raw(PREPARED_MARK)}${statement}` : statement;
+  const result = await sent.execute(em.getKysely());
   return [...result.rows];
 }
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { statementName } from './prepared-statements.ts';
 
 /**
  * How long the request path waits for PostgreSQL (SPEC §5: every request answers within 5 s; a
@@ -23,12 +24,18 @@ export const DATABASE_TIMEOUTS = {
  * pg's query_timeout fails a statement, but leaves the connection waiting for the answer, which may
  * still come; the pool would hand it out again and the next statement would queue behind the
  * stale one, or run inside its transaction (node-postgres issue #3399). Such a connection is
- * closed instead, so the pool drops it and opens a fresh one when needed.
+ * closed instead, so the pool drops it and opens a fresh one when needed. Statements marked as
+ * prepared go by name (prepared-statements.ts).
  */
 export class DatabaseClient extends pg.Client {
+  /** The statements this connection has been sent by name (prepared-statements.ts). */
+  readonly #named = new Set<string>();
+
   // biome-ignore lint/suspicious/noExplicitAny: one signature for all of pg's query() overloads, each passed through unchanged
   override query(...args: any[]): any {
-    const result = Reflect.apply(super.query, this, args);
+    const [text, values] = args;
+    const name = args.length === 2 && typeof text === 'string' && Array.isArray(values) && values.length > 0 ? statementName(text, this.#named) : null;
+    const result = name === null ? Reflect.apply(super.query, this, args) : super.query({ name, text, values });
     // Kysely, hence MikroORM, uses the promise form.
     if (!(result instanceof Promise)) return result;
     return result.catch((error: unknown) => {

@@ -166,6 +166,7 @@ export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, w
           select "lock"."locked", "stored"."method", "stored"."path", "stored"."request_hash", "stored"."status", "stored"."content_type", "stored"."response_body"
           from "lock" left join "idempotency_key" as "stored" on "lock"."locked" and "stored"."organization_id" = ${request.organizationId}
             and "stored"."key" = ${request.key} and "stored"."expires_at" > now()`,
+        { prepared: true },
       );
       if (!found?.locked) throw inProgress(request.key);
       if (found.method !== null) return replayOf(found, request);
@@ -183,6 +184,7 @@ export async function runIdempotent(orm: MikroORM, request: IdempotentRequest, w
             "content_type" = excluded."content_type", "response_body" = excluded."response_body", "created_at" = excluded."created_at", "expires_at" = excluded."expires_at"
           where "idempotency_key"."expires_at" <= now()
           returning true as "stored"`,
+        { prepared: true },
       );
       if (stored) return written;
       const [live] = await findLive(em, request);

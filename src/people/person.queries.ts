@@ -172,7 +172,7 @@ export async function findPersonByEmail(em: EntityManager, organizationId: numbe
 
 /** Loader batch. Each person's company comes in the same statement, so person and company cost one query together. */
 export async function findPeopleByIds(em: EntityManager, organizationId: number, ids: readonly number[]): Promise<PersonView[]> {
-  const rows = await query(em, peopleWithCompanies(organizationId, sql`"id" = any(${[...ids]}::bigint[])`));
+  const rows = await query(em, peopleWithCompanies(organizationId, sql`"id" = any(${[...ids]}::bigint[])`), { prepared: true });
   return rows.map((row) => toPersonView(em, row));
 }
 
@@ -180,6 +180,7 @@ export async function findCompaniesByIds(em: EntityManager, organizationId: numb
   const rows = await query(
     em,
     sql<CompanyRow>`select c."id" as "company_id", ${companyColumns} from "company" c where c."organization_id" = ${organizationId} and c."id" = any(${[...ids]}::bigint[])`,
+    { prepared: true },
   );
   return rows.map((row) => toCompanyView(em, row));
 }

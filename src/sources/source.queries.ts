@@ -72,6 +72,7 @@ export async function findSourcesByIds(em: EntityManager, organizationId: number
   const rows = await query(
     em,
     sql<SourceRow>`select ${sourceColumns} from "feedback_source" s where s."organization_id" = ${organizationId} and s."id" = any(${[...ids]}::bigint[])`,
+    { prepared: true },
   );
   return rows.map((row) => toSourceView(em, row));
 }
