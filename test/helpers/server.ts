@@ -34,6 +34,39 @@ export async function createDatabase(serverUrl: string = inject('serverUrl')): P
   return databaseUrl(serverUrl, name);
 }
 
+/** Creates an API key (and its organization, if new) with every scope unless told, and returns the token. */
+export async function createToken(orm: MikroORM, organization: string, options: { scopes?: readonly Scope[]; expiresAt?: Date | null } = {}): Promise<string> {
+  const { token } = await createApiKey(orm.em.fork(), organization, options.scopes ?? allScopes, options.expiresAt ?? null);
+  return token;
+}
+
+export interface TestDatabase {
+  url: string;
+  /** An ORM of the test's own on the database, to create tokens and read state back; the test closes it. */
+  orm: MikroORM;
+  createToken(organization: string): Promise<string>;
+}
+
+/** This file's own database with an ORM on it, for servers that run as processes of their own. */
+export async function openTestDatabase(): Promise<TestDatabase> {
+  const url = await createDatabase();
+  const orm = await connectOrm(url);
+  return { url, orm, createToken: (organization) => createToken(orm, organization) };
+}
+
+/**
+ * This file's own database holding an organization and a token of every scope. Made before a server
+ * process starts on it, the organization spares that process its first-start token.
+ */
+export async function createDatabaseWithToken(organization: string): Promise<{ databaseUrl: string; token: string }> {
+  const database = await openTestDatabase();
+  try {
+    return { databaseUrl: database.url, token: await database.createToken(organization) };
+  } finally {
+    await database.orm.close();
+  }
+}
+
 /** A real server on a real PostgreSQL database of its own, reached over HTTP. */
 export async function startTestServer(
   env: Record<string, string> = {},
@@ -64,9 +97,8 @@ export async function startTestServer(
     url: base,
     app,
     orm,
-    async createToken(organization, options = {}) {
-      const { token } = await createApiKey(orm.em.fork(), organization, options.scopes ?? allScopes, options.expiresAt ?? null);
-      return token;
+    createToken(organization, options = {}) {
+      return createToken(orm, organization, options);
     },
     graphql(query, variables = {}, token = null, headers = {}) {
       return graphql(base, query, variables, { token, headers });

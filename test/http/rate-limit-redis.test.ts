@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { type ErrorEnvelope, RestClient } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { runRedisSuites, startRedis } from '../helpers/redis-server.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { openTestDatabase } from '../helpers/server.ts';
 
 const LIMIT = 4;
 
@@ -34,13 +31,12 @@ async function alternate(pair: [ChildService, ChildService], token: string, coun
 }
 
 beforeAll(async () => {
-  const databaseUrl = await createDatabase();
-  const orm = await connectOrm(databaseUrl);
-  closers.push(() => orm.close());
+  const database = await openTestDatabase();
+  closers.push(() => database.orm.close());
   // An organization exists before the processes start, so none prints a first-start token.
-  createToken = async (organization) => (await createApiKey(orm.em.fork(), organization, scopes, null)).token;
+  createToken = database.createToken;
   await createToken('Redis Corp');
-  env = { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
+  env = { DATABASE_URL: database.url, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
 });
 
 afterAll(async () => {

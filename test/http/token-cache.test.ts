@@ -3,13 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm, type MikroORM } from '../../src/database/orm.ts';
+import type { MikroORM } from '../../src/database/orm.ts';
 import { scopes } from '../../src/organizations/scopes.ts';
 import { createTokenCache, REVOCATION_LISTENER_NAME, type TokenCache } from '../../src/organizations/token-cache.ts';
 import { createApiKey, hashToken, revokeApiKey } from '../../src/organizations/tokens.ts';
 import { type ErrorEnvelope, RestClient, send } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
-import { createDatabase, startTestServer, type TestServer } from '../helpers/server.ts';
+import { openTestDatabase, startTestServer, type TestServer } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { countStatements } from '../helpers/sql-counter.ts';
 
@@ -120,11 +120,12 @@ describe('the token cache', () => {
   let tokens: string[];
 
   beforeAll(async () => {
-    orm = await connectOrm(await createDatabase());
+    const database = await openTestDatabase();
+    orm = database.orm;
     cache = createTokenCache(orm, pino({ level: 'silent' }), { max: MAX });
     await cache.start();
     tokens = [];
-    for (let i = 0; i < MAX + 2; i++) tokens.push((await createApiKey(orm.em.fork(), 'Bounded', scopes, null)).token);
+    for (let i = 0; i < MAX + 2; i++) tokens.push(await database.createToken('Bounded'));
   });
 
   afterAll(async () => {
@@ -199,8 +200,7 @@ describe('two server processes on one database', () => {
   }
 
   beforeAll(async () => {
-    databaseUrl = await createDatabase();
-    orm = await connectOrm(databaseUrl);
+    ({ url: databaseUrl, orm } = await openTestDatabase());
     servers = await Promise.all([1, 2].map(() => startServerProcess({ DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '0' })));
     await listeningEverywhere();
   });

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { runWorker, type StreamedWrite, sendWrite, type WriteAnswer } from '../helpers/crash-writes.ts';
 import { RestClient } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { createDatabaseWithToken } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { sleep } from '../helpers/wait.ts';
 
@@ -45,14 +42,8 @@ const acknowledged = () => writes.filter((write) => write.outcome === 'acknowled
 const unanswered = () => writes.filter((write) => write.outcome === 'unanswered');
 
 beforeAll(async () => {
-  databaseUrl = await createDatabase();
+  ({ databaseUrl, token } = await createDatabaseWithToken('Crash Corp'));
   env = { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '0' };
-  const orm = await connectOrm(databaseUrl);
-  try {
-    token = (await createApiKey(orm.em.fork(), 'Crash Corp', scopes, null)).token;
-  } finally {
-    await orm.close();
-  }
 
   first = await startServerProcess(env);
   sourceId = String((await new RestClient(first.url, token).createSource({ name: 'Zendesk Support Tickets', type: 'support_tickets' })).id);

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { RestClient } from '../helpers/http.ts';
 import { type ChildExit, type ChildService, startServerProcess } from '../helpers/process-server.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { createDatabaseWithToken } from '../helpers/server.ts';
 import { type Closed, type EventStream, metricValue, openSse, subscribeOverWebSocket, type WebSocketSubscription, webSocketClient } from '../helpers/subscriptions.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -34,10 +31,7 @@ describe('SIGTERM with an SSE subscription and a WebSocket subscription open', (
   let events: (string | null)[];
 
   beforeAll(async () => {
-    const databaseUrl = await createDatabase();
-    const orm = await connectOrm(databaseUrl);
-    closers.push(() => orm.close());
-    const { token } = await createApiKey(orm.em.fork(), 'Shutdown Corp', scopes, null);
+    const { databaseUrl, token } = await createDatabaseWithToken('Shutdown Corp');
     server = await startServerProcess({ DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '0' });
     closers.push(() => server.stop());
     const sourceId = (await new RestClient(server.url, token).createSource({ name: 'Live' })).id;

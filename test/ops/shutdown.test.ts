@@ -4,14 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedDatabase } from '../../src/database/embedded.ts';
-import { connectOrm, type MikroORM } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
+import type { MikroORM } from '../../src/database/orm.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { send } from '../helpers/http.ts';
 import { type ChildExit, type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { type RawAnswer, RawConnection, requestText } from '../helpers/raw-socket.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { openTestDatabase } from '../helpers/server.ts';
 import { FRESH_REQUEST_ID } from '../helpers/spec.ts';
 import { sleep } from '../helpers/wait.ts';
 
@@ -67,12 +65,12 @@ interface Gateway {
 
 /** The gateway as its own process on a fresh database, with a token and a source; stopped in afterAll. */
 async function startGateway(organization: string): Promise<Gateway> {
-  const databaseUrl = await createDatabase();
-  const orm = await connectOrm(databaseUrl);
+  const database = await openTestDatabase();
+  const { orm } = database;
   cleanups.push(() => orm.close(true));
   // The organization exists before the process starts, so it prints no first-start token.
-  const { token } = await createApiKey(orm.em.fork(), organization, scopes, null);
-  const server = await startServerProcess({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' });
+  const token = await database.createToken(organization);
+  const server = await startServerProcess({ DATABASE_URL: database.url, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0' });
   cleanups.push(() => server.stop());
   const created = await send<{ id: number }>(server.url, {
     method: 'POST',

@@ -14,7 +14,7 @@ import { createApiKey } from '../../src/organizations/tokens.ts';
 import { type ErrorEnvelope, expectErrorEnvelope, type HttpReply, type HttpRequest, PUBLIC_URL, send } from '../helpers/http.ts';
 import { type ChildExit, type ChildService, freePort, startServerProcess } from '../helpers/process-server.ts';
 import { runRedisSuites, startRedis } from '../helpers/redis-server.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { createDatabase, createDatabaseWithToken } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { sleep, waitUntil } from '../helpers/wait.ts';
 
@@ -429,11 +429,9 @@ describe.runIf(runRedisSuites())('two gateways of WORKERS=2 with REDIS_URL, on o
   beforeAll(async () => {
     const redis = await startRedis();
     cleanups.push(() => redis.stop());
-    const databaseUrl = await createDatabase();
-    const orm = await connectOrm(databaseUrl);
-    cleanups.push(() => orm.close(true));
-    token = (await createApiKey(orm.em.fork(), 'Four Workers', scopes, null)).token;
-    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, WORKERS: String(WORKERS), LOG_LEVEL: 'info', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
+    const database = await createDatabaseWithToken('Four Workers');
+    token = database.token;
+    const env = { DATABASE_URL: database.databaseUrl, REDIS_URL: redis.url, WORKERS: String(WORKERS), LOG_LEVEL: 'info', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: String(LIMIT) };
     gateways = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     for (const gateway of gateways) cleanups.push(() => gateway.stop());
     // Serving once every worker listens.

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { graphql, RestClient } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { runRedisSuites, startRedis } from '../helpers/redis-server.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { createDatabaseWithToken, openTestDatabase } from '../helpers/server.ts';
 import { type EventStream, metricValue, openSse, subscribeOverWebSocket, webSocketClient } from '../helpers/subscriptions.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
@@ -39,13 +36,12 @@ describe.runIf(runRedisSuites())('two processes sharing a database and a Redis',
   beforeAll(async () => {
     const redis = await startRedis();
     closers.push(() => redis.stop());
-    const databaseUrl = await createDatabase();
-    const orm = await connectOrm(databaseUrl);
-    closers.push(() => orm.close());
+    const database = await openTestDatabase();
+    closers.push(() => database.orm.close());
     // The organizations exist before the processes start, so neither prints a first-start token.
-    token = (await createApiKey(orm.em.fork(), 'Acme Corp', scopes, null)).token;
-    otherToken = (await createApiKey(orm.em.fork(), 'Globex', scopes, null)).token;
-    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '0' };
+    token = await database.createToken('Acme Corp');
+    otherToken = await database.createToken('Globex');
+    const env = { DATABASE_URL: database.url, REDIS_URL: redis.url, RATE_LIMIT_PER_MINUTE: '0' };
     const starting = [startServerProcess(env), startServerProcess(env)];
     for (const started of await Promise.allSettled(starting)) if (started.status === 'fulfilled') closers.push(() => started.value.stop());
     [one, two] = await Promise.all(starting) as [ChildService, ChildService];
@@ -88,10 +84,7 @@ describe.runIf(runRedisSuites())('two processes sharing a database and a Redis',
 
 describe('without REDIS_URL', () => {
   it('delivers within the process, and another process on the same database does not see it', async () => {
-    const databaseUrl = await createDatabase();
-    const orm = await connectOrm(databaseUrl);
-    closers.push(() => orm.close());
-    const token = (await createApiKey(orm.em.fork(), 'Acme Corp', scopes, null)).token;
+    const { databaseUrl, token } = await createDatabaseWithToken('Acme Corp');
     const env = { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '0' };
     const starting = [startServerProcess(env), startServerProcess(env)];
     for (const started of await Promise.allSettled(starting)) if (started.status === 'fulfilled') closers.push(() => started.value.stop());

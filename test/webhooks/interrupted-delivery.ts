@@ -1,10 +1,7 @@
-import { connectOrm } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { RestClient } from '../helpers/http.ts';
 import { type ChildExit, type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { textRecord } from '../helpers/resources.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { createDatabaseWithToken } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { Receiver } from './receiver.ts';
@@ -38,15 +35,8 @@ export interface InterruptedDelivery {
  * the same database and waits until it has delivered every event.
  */
 export async function interruptDeliveries(signal: 'SIGKILL' | 'SIGTERM', records: number): Promise<InterruptedDelivery> {
-  const databaseUrl = await createDatabase();
+  const { databaseUrl, token } = await createDatabaseWithToken(`${signal} Hooks Corp`);
   const env = { DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '0', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' };
-  const orm = await connectOrm(databaseUrl);
-  let token: string;
-  try {
-    token = (await createApiKey(orm.em.fork(), `${signal} Hooks Corp`, scopes, null)).token;
-  } finally {
-    await orm.close();
-  }
   const receiver = new Receiver();
   let release = () => {};
   receiver.hold = new Promise((resolve) => {

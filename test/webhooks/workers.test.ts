@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { RestClient } from '../helpers/http.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
 import { textRecord } from '../helpers/resources.ts';
-import { createDatabase } from '../helpers/server.ts';
+import { createDatabaseWithToken } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { Receiver } from './receiver.ts';
@@ -25,14 +22,8 @@ const arrivals = new Map<string, number>();
 let endpointId = 0;
 
 beforeAll(async () => {
-  databaseUrl = await createDatabase();
-  const orm = await connectOrm(databaseUrl);
   let token: string;
-  try {
-    token = (await createApiKey(orm.em.fork(), 'Two Workers Hooks', scopes, null)).token;
-  } finally {
-    await orm.close();
-  }
+  ({ databaseUrl, token } = await createDatabaseWithToken('Two Workers Hooks'));
   receiver.onRequest = (request) => {
     const id = String(request.headers['webhook-id']);
     const seen = (arrivals.get(id) ?? 0) + 1;
