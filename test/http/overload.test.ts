@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boundedDriverOptions } from '../../src/database/timeouts.ts';
 import { errorCatalog } from '../../src/errors/catalog.ts';
@@ -8,7 +7,7 @@ import { RawConnection, requestHead } from '../helpers/raw-socket.ts';
 import { textRecord } from '../helpers/resources.ts';
 import { collectLogs, type LogCollector } from '../helpers/security-logs.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { runSql } from '../helpers/sql.ts';
+import { type HeldInserts, holdRecordInserts, runSql } from '../helpers/sql.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 // SPEC §5 SERVICE_OVERLOADED: beyond MAX_CONCURRENT_REQUESTS API requests in flight, a process sheds
@@ -17,7 +16,6 @@ import { waitUntil } from '../helpers/wait.ts';
 // places of a server that admits two; the test then releases them.
 
 const LIMIT = 2;
-const LOCK = 'pg_advisory_lock(4242, 1)';
 
 let server: TestServer;
 let databaseUrl: string;
@@ -25,8 +23,7 @@ let token: string;
 let rest: RestClient;
 let sourceId: number;
 let logs: LogCollector;
-/** The test's own connection, holding the lock the held inserts wait for. */
-let holder: pg.Client;
+let inserts: HeldInserts;
 let heldRest: Promise<HttpReply<{ id: number }>>;
 let heldGraphQL: Promise<GraphQLReply<{ ingestRecord: { __typename: string } }>>;
 /** A REST ingest whose headers arrived before the places filled and whose body had not. */
@@ -40,15 +37,6 @@ const INGEST = `mutation ($sourceId: ID!, $input: IngestRecordInput!) {
 const ingestREST = (externalId: string, client = rest) => client.post<{ id: number }>(`/feedback-sources/${sourceId}/records`, textRecord('Shed?', { external_id: externalId }));
 const ingestGraphQL = (externalId: string) =>
   graphql<{ ingestRecord: { __typename: string } }>(server.url, INGEST, { sourceId, input: { externalId, fields: textRecord('Shed?').fields } }, { token });
-
-async function waitingOnTheLock(): Promise<number> {
-  const [row] = await runSql<{ count: string }>(
-    databaseUrl,
-    `select count(*) as count from pg_locks where locktype = 'advisory' and not granted
-       and database = (select oid from pg_database where datname = current_database())`,
-  );
-  return Number(row?.count);
-}
 
 async function externalIdsWritten(): Promise<string[]> {
   const rows = await runSql<{ external_id: string }>(databaseUrl, 'select external_id from feedback_record where source_id = $1 order by external_id', [sourceId]);
@@ -90,19 +78,12 @@ beforeAll(async () => {
   token = await server.createToken('Overload Corp');
   rest = new RestClient(server.url, token);
   sourceId = (await rest.createSource({ name: 'Busy source' })).id;
-  await runSql(
-    databaseUrl,
-    `create function hold_feedback_record() returns trigger language plpgsql as $$
-       begin perform ${LOCK}; perform pg_advisory_unlock(4242, 1); return new; end $$;
-     create trigger hold_feedback_record before insert on feedback_record for each row execute function hold_feedback_record();`,
-  );
-  holder = new pg.Client({ connectionString: databaseUrl });
-  await holder.connect();
+  inserts = await holdRecordInserts(databaseUrl, [4242, 1]);
 });
 
 afterAll(async () => {
   trickling?.close();
-  await holder?.end();
+  await inserts?.close();
   await server?.close();
 });
 
@@ -119,10 +100,10 @@ describe(`while ${LIMIT} API requests are running`, () => {
       }) + payload.slice(0, 10),
     );
     tricklingBody = payload.slice(10);
-    await holder.query(`select ${LOCK}`);
+    await inserts.hold();
     heldRest = ingestREST('held-rest');
     heldGraphQL = ingestGraphQL('held-graphql');
-    await waitUntil(async () => (await waitingOnTheLock()) === LIMIT, `${LIMIT} inserts wait for the lock`);
+    await waitUntil(async () => (await inserts.waiting()) === LIMIT, `${LIMIT} inserts wait for the lock`);
   });
 
   it('answers a REST request beyond them 503 SERVICE_OVERLOADED, retryable, with Retry-After: 1 and its request id', async () => {
@@ -187,7 +168,7 @@ describe(`while ${LIMIT} API requests are running`, () => {
 
 describe('once the running requests finish', () => {
   beforeAll(async () => {
-    await holder.query('select pg_advisory_unlock_all()');
+    await inserts.release();
   });
 
   it('answers the held requests as if nothing happened', async () => {
