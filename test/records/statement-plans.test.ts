@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { captureStatements, type SentStatement } from '../helpers/sql-counter.ts';
 
 // DESIGN.md: every statement on a hot path uses an index for each condition, whatever the table
 // size. The database is seeded at realistic volume (200,000 records over 20 sources, 20,000 people,
@@ -26,35 +27,10 @@ const TENANTS = 1_000;
 /** Tables whose size grows with use: a sequential scan over one reads every tenant's rows. */
 const GROWING_TABLES = ['feedback_record', 'feedback_source', 'person', 'company', 'api_key', 'idempotency_key', 'webhook_endpoint'];
 
-interface Statement {
-  text: string;
-  values: unknown[];
-}
-
-/** Every statement this process sends while `action` runs, with its parameters, at the driver. */
-async function capture<T>(action: () => Promise<T>): Promise<{ result: T; statements: Statement[] }> {
-  const statements: Statement[] = [];
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const [first, second] = args;
-    if (typeof first === 'string') statements.push({ text: first, values: Array.isArray(second) ? second : [] });
-    else if (typeof first === 'object' && first !== null && 'text' in first && typeof first.text === 'string') {
-      const values = 'values' in first && Array.isArray(first.values) ? first.values : Array.isArray(second) ? second : [];
-      statements.push({ text: first.text, values });
-    }
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof original;
-  try {
-    return { result: await action(), statements };
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-}
-
 const TRANSACTION_CONTROL = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
-const isTokenLookup = (statement: Statement) => /from\s+"api_key"/i.test(statement.text);
+const isTokenLookup = (statement: SentStatement) => /from\s+"api_key"/i.test(statement.text);
 /** What a request costs after authentication: its own statements, transaction control included. */
-const afterAuthentication = (statements: Statement[]) => statements.filter((statement) => !isTokenLookup(statement));
+const afterAuthentication = (statements: SentStatement[]) => statements.filter((statement) => !isTokenLookup(statement));
 
 interface PlanNode {
   'Node Type': string;
@@ -66,7 +42,7 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-async function planOf(statement: Statement): Promise<PlanNode> {
+async function planOf(statement: SentStatement): Promise<PlanNode> {
   const result = await database.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`explain (format json) ${statement.text}`, statement.values);
   const [row] = result.rows;
   if (!row) throw new Error(`no plan for ${statement.text}`);
@@ -99,7 +75,7 @@ function indexesOf(plan: PlanNode): string[] {
 }
 
 /** The plans of every data statement, each checked; transaction control has no plan. */
-async function checkedPlans(statements: Statement[]): Promise<{ statement: string; indexes: string[]; problems: string[] }[]> {
+async function checkedPlans(statements: SentStatement[]): Promise<{ statement: string; indexes: string[]; problems: string[] }[]> {
   const plans = [];
   for (const statement of statements.filter((each) => !TRANSACTION_CONTROL.test(each.text))) {
     const plan = await planOf(statement);
@@ -108,7 +84,7 @@ async function checkedPlans(statements: Statement[]): Promise<{ statement: strin
   return plans;
 }
 
-async function expectIndexedPlans(statements: Statement[]): Promise<string[]> {
+async function expectIndexedPlans(statements: SentStatement[]): Promise<string[]> {
   const plans = await checkedPlans(statements);
   expect(plans.length).toBeGreaterThan(0);
   expect(plans.filter((plan) => plan.problems.length > 0), JSON.stringify(plans, null, 2)).toEqual([]);
@@ -120,7 +96,7 @@ async function expectIndexedPlans(statements: Statement[]): Promise<string[]> {
  * in its transaction) finds the endpoints that want the event through their organization's index.
  * Answers that statement's text.
  */
-async function expectOutboxByOrganization(statements: Statement[]): Promise<string> {
+async function expectOutboxByOrganization(statements: SentStatement[]): Promise<string> {
   const outbox = statements.filter((statement) => /insert into "webhook_event"/i.test(statement.text));
   expect(outbox, statements.map((statement) => statement.text).join('\n')).toHaveLength(1);
   const indexes = await expectIndexedPlans(outbox);
@@ -214,7 +190,7 @@ const somePerson = () => seeded.people[1234] as number;
 
 describe('ingesting records', () => {
   it('stores one record sent over REST without an Idempotency-Key in one statement after authentication, through indexes only', async () => {
-    const { result, statements } = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, { fields: subject('Export times out') }));
+    const { result, statements } = await captureStatements(() => rest.post(`/feedback-sources/${busySource()}/records`, { fields: subject('Export times out') }));
     expect(result.status, result.text).toBe(201);
     expect(afterAuthentication(statements).map((statement) => statement.text)).toHaveLength(1);
     const indexes = await expectIndexedPlans(statements);
@@ -223,7 +199,7 @@ describe('ingesting records', () => {
   });
 
   it('checks the person and the external_id of a REST record in that one statement, the external_id on the unique index', async () => {
-    const { result, statements } = await capture(() =>
+    const { result, statements } = await captureStatements(() =>
       rest.post(`/feedback-sources/${busySource()}/records`, { person_id: somePerson(), external_id: 'zendesk-48213', fields: subject('Login loop on SSO') }),
     );
     expect(result.status, result.text).toBe(201);
@@ -235,7 +211,7 @@ describe('ingesting records', () => {
   it('answers a duplicate external_id with the existing record, found by equality on the unique index, in one statement', async () => {
     const existing = seeded.records[6] as number; // 'ticket-7', in the 8th source
     const sourceId = seeded.sources[7] as number;
-    const { result, statements } = await capture(() => rest.post(`/feedback-sources/${sourceId}/records`, { external_id: 'ticket-7', fields: subject('Again') }));
+    const { result, statements } = await captureStatements(() => rest.post(`/feedback-sources/${sourceId}/records`, { external_id: 'ticket-7', fields: subject('Again') }));
     expect(result.status, result.text).toBe(409);
     expect(result.body).toMatchObject({ error: { code: 'DUPLICATE_EXTERNAL_ID', message: expect.stringContaining(`record ${existing}`) } });
     expect(afterAuthentication(statements)).toHaveLength(1);
@@ -243,7 +219,7 @@ describe('ingesting records', () => {
   });
 
   it('ingests one record over GraphQL in one statement, through indexes only', async () => {
-    const { result, statements } = await capture(() =>
+    const { result, statements } = await captureStatements(() =>
       server.graphql<{ ingestRecord: { __typename: string } }>(
         'mutation ($sourceId: ID!, $input: IngestRecordInput!) { ingestRecord(sourceId: $sourceId, input: $input) { __typename } }',
         { sourceId: String(busySource()), input: { personId: String(somePerson()), externalId: 'nps-2025-03-14-001', fields: subject('Great support') } },
@@ -262,7 +238,7 @@ describe('ingesting records', () => {
       if (i % 10 === 2) return { personId: '9876543210', fields: subject('Nobody') };
       return { personId: String(seeded.people[i * 7]), externalId: `batch-${i}`, fields: subject(`Item ${i}`) };
     });
-    const { result, statements } = await capture(() =>
+    const { result, statements } = await captureStatements(() =>
       server.graphql<{ ingestRecords: { ingestedCount: number; results: { __typename: string; code?: string }[] } }>(
         'mutation ($sourceId: ID!, $records: [IngestRecordInput!]!) { ingestRecords(sourceId: $sourceId, records: $records) { ... on IngestRecordsSuccess { ingestedCount results { __typename ... on Error { code } } } } }',
         { sourceId: String(seeded.sources[1]), records },
@@ -282,9 +258,9 @@ describe('writing with an Idempotency-Key', () => {
   it('claims the key, writes, stores the response and replays it through the idempotency key index only', async () => {
     const body = { external_id: 'keyed-1', fields: subject('Keyed write') };
     const headers = { 'idempotency-key': 'plan-key-1' };
-    const first = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, body, { headers }));
+    const first = await captureStatements(() => rest.post(`/feedback-sources/${busySource()}/records`, body, { headers }));
     expect(first.result.status, first.result.text).toBe(201);
-    const replay = await capture(() => rest.post(`/feedback-sources/${busySource()}/records`, body, { headers }));
+    const replay = await captureStatements(() => rest.post(`/feedback-sources/${busySource()}/records`, body, { headers }));
     expect(replay.result.headers.get('idempotency-replayed')).toBe('true');
     const indexes = await expectIndexedPlans([...first.statements, ...replay.statements]);
     const keyIndexes = indexes.filter((index) => index.includes('idempotency_key'));
@@ -296,9 +272,9 @@ describe('writing with an Idempotency-Key', () => {
 describe('deleting', () => {
   it('deletes a record over REST and over GraphQL in one statement each, through indexes only', async () => {
     const [first, second] = [seeded.records[100] as number, seeded.records[200] as number];
-    const viaRest = await capture(() => rest.delete(`/feedback-sources/${seeded.sources[(101 % SOURCES)]}/records/${first}`));
+    const viaRest = await captureStatements(() => rest.delete(`/feedback-sources/${seeded.sources[(101 % SOURCES)]}/records/${first}`));
     expect(viaRest.result.status, viaRest.result.text).toBe(200);
-    const viaGraphQL = await capture(() =>
+    const viaGraphQL = await captureStatements(() =>
       server.graphql<{ deleteRecord: { __typename: string } }>('mutation ($id: ID!) { deleteRecord(id: $id) { __typename } }', { id: String(second) }, token),
     );
     expect(viaGraphQL.result.body.data?.deleteRecord.__typename).toBe('DeleteRecordSuccess');
@@ -307,7 +283,7 @@ describe('deleting', () => {
   });
 
   it('refuses to delete a source with records, having found one through the source index', async () => {
-    const { result, statements } = await capture(() => rest.delete(`/feedback-sources/${busySource()}`));
+    const { result, statements } = await captureStatements(() => rest.delete(`/feedback-sources/${busySource()}`));
     expect(result.status, result.text).toBe(409);
     const indexes = await expectIndexedPlans(statements);
     expect(indexes.some((index) => index.startsWith('feedback_record: feedback_record_source_display_ts_index'))).toBe(true);
@@ -316,13 +292,13 @@ describe('deleting', () => {
   it('deletes a source with cascade through the source index', async () => {
     const source = await rest.createSource({ name: 'Short-lived' });
     for (const text of ['one', 'two', 'three']) await rest.ingest(source.id, { fields: subject(text) });
-    const { result, statements } = await capture(() => rest.delete(`/feedback-sources/${source.id}`, { query: { cascade: true } }));
+    const { result, statements } = await captureStatements(() => rest.delete(`/feedback-sources/${source.id}`, { query: { cascade: true } }));
     expect(result.status, result.text).toBe(200);
     await expectIndexedPlans(statements);
   });
 
   it('deletes a person in one statement', async () => {
-    const { result, statements } = await capture(() => rest.delete(`/people/${seeded.people[42]}`));
+    const { result, statements } = await captureStatements(() => rest.delete(`/people/${seeded.people[42]}`));
     expect(result.status, result.text).toBe(200);
     expect(afterAuthentication(statements)).toHaveLength(1);
     await expectIndexedPlans(statements);
@@ -352,7 +328,7 @@ describe('upserting people', () => {
     ['new, with a new company without a domain', { email: 'ana@example.com', company: { name: 'Brand-new Company' } }],
   ] as const) {
     it(`upserts a person ${name} through indexes only, queuing person.upserted by the endpoints' organization index`, async () => {
-      const { result, statements } = await capture(() => rest.put('/people', body));
+      const { result, statements } = await captureStatements(() => rest.put('/people', body));
       expect([200, 201], result.text).toContain(result.status);
       await expectIndexedPlans(statements);
       await expectOutboxByOrganization(statements);
@@ -362,12 +338,12 @@ describe('upserting people', () => {
 
 describe('writing sources', () => {
   it('creates, updates and deletes a source through indexes only, each queuing its event by the endpoints\' organization index', async () => {
-    const created = await capture(() => rest.post<{ id: number }>('/feedback-sources', { name: 'Planned source' }));
+    const created = await captureStatements(() => rest.post<{ id: number }>('/feedback-sources', { name: 'Planned source' }));
     expect(created.result.status, created.result.text).toBe(201);
     const id = created.result.body.id;
-    const updated = await capture(() => rest.patch(`/feedback-sources/${id}`, { description: 'Planned' }));
+    const updated = await captureStatements(() => rest.patch(`/feedback-sources/${id}`, { description: 'Planned' }));
     expect(updated.result.status, updated.result.text).toBe(200);
-    const deleted = await capture(() => rest.delete(`/feedback-sources/${id}`));
+    const deleted = await captureStatements(() => rest.delete(`/feedback-sources/${id}`));
     expect(deleted.result.status, deleted.result.text).toBe(200);
     for (const write of [created, updated, deleted]) await expectIndexedPlans(write.statements);
     // Creating and deleting queue the event in the write's own statement; an update, written by the
@@ -394,24 +370,24 @@ describe('filtering, ordering and counting', () => {
     ['of one source, by a string field', () => ({ sourceId: { eq: busySource() }, fields: [{ name: 'plan', in: ['free', 'business'] }] })],
   ] as const) {
     it(`reads a filtered page ${name}, its count and its next page through indexes only`, async () => {
-      const first = await capture(() => server.graphql<{ records: { totalCount: number; pageInfo: { endCursor: string } } }>(FILTERED, { filter: filter() }, token));
+      const first = await captureStatements(() => server.graphql<{ records: { totalCount: number; pageInfo: { endCursor: string } } }>(FILTERED, { filter: filter() }, token));
       expect(first.result.body.errors, first.result.text).toBeUndefined();
       expect(first.result.body.data?.records.totalCount).toBeGreaterThan(0);
-      const next = await capture(() => server.graphql(FILTERED, { filter: filter(), after: first.result.body.data?.records.pageInfo.endCursor }, token));
+      const next = await captureStatements(() => server.graphql(FILTERED, { filter: filter(), after: first.result.body.data?.records.pageInfo.endCursor }, token));
       expect(next.result.body.errors, next.result.text).toBeUndefined();
       await expectIndexedPlans([...first.statements, ...next.statements]);
     });
   }
 
   it('answers a containment filter from the GIN index on fields', async () => {
-    const { result, statements } = await capture(() => server.graphql(FILTERED, { filter: { fields: [{ name: 'tags', contains: ['export'] }] } }, token));
+    const { result, statements } = await captureStatements(() => server.graphql(FILTERED, { filter: { fields: [{ name: 'tags', contains: ['export'] }] } }, token));
     expect(result.body.errors, result.text).toBeUndefined();
     const indexes = await expectIndexedPlans(statements);
     expect(indexes.some((index) => index.includes(': feedback_record_fields_index (')), indexes.join('\n')).toBe(true);
   });
 
   it('answers statistics grouped by week and source, with a numeric field, over a month through indexes only', async () => {
-    const { result, statements } = await capture(() =>
+    const { result, statements } = await captureStatements(() =>
       server.graphql<{ recordStats: { groups: { count: number }[] } }>(
         `query ($filter: FeedbackRecordFilter) { recordStats(filter: $filter, groupBy: [WEEK, SOURCE], field: "nps", timeZone: "Europe/Berlin") { groups { key { period sourceId } count avg } } }`,
         { filter: { displayTs: december, fields: [{ name: 'plan', eq: 'enterprise' }] } },
@@ -426,11 +402,11 @@ describe('filtering, ordering and counting', () => {
 
   it('searches the content fields through the search index, ranked, with its count and next page', async () => {
     const query = `query ($after: String) { records(search: "sso login", first: 20, after: $after) { totalCount nodes { id source { name } } pageInfo { endCursor } } }`;
-    const first = await capture(() => server.graphql<{ records: { totalCount: number; pageInfo: { endCursor: string } } }>(query, {}, token));
+    const first = await captureStatements(() => server.graphql<{ records: { totalCount: number; pageInfo: { endCursor: string } } }>(query, {}, token));
     expect(first.result.body.errors, first.result.text).toBeUndefined();
     // The seeded records with SSO in their subject, and any an earlier test ingested.
     expect(first.result.body.data?.records.totalCount).toBeGreaterThanOrEqual(RECORDS / 1000);
-    const next = await capture(() => server.graphql(query, { after: first.result.body.data?.records.pageInfo.endCursor }, token));
+    const next = await captureStatements(() => server.graphql(query, { after: first.result.body.data?.records.pageInfo.endCursor }, token));
     expect(next.result.body.errors, next.result.text).toBeUndefined();
     const indexes = await expectIndexedPlans([...first.statements, ...next.statements]);
     expect(indexes.some((index) => index.includes(': feedback_record_search_vector_index (')), indexes.join('\n')).toBe(true);
@@ -439,9 +415,9 @@ describe('filtering, ordering and counting', () => {
   it('reads pages ordered by a field and by createdAt through indexes only', async () => {
     for (const orderBy of [[{ field: 'FIELD', fieldName: 'nps', direction: 'ASC' }], [{ field: 'CREATED_AT', direction: 'ASC' }]]) {
       const filter = { sourceId: { eq: busySource() }, displayTs: december };
-      const first = await capture(() => server.graphql<{ records: { pageInfo: { endCursor: string } } }>(FILTERED, { filter, orderBy }, token));
+      const first = await captureStatements(() => server.graphql<{ records: { pageInfo: { endCursor: string } } }>(FILTERED, { filter, orderBy }, token));
       expect(first.result.body.errors, first.result.text).toBeUndefined();
-      const next = await capture(() => server.graphql(FILTERED, { filter, orderBy, after: first.result.body.data?.records.pageInfo.endCursor }, token));
+      const next = await captureStatements(() => server.graphql(FILTERED, { filter, orderBy, after: first.result.body.data?.records.pageInfo.endCursor }, token));
       expect(next.result.body.errors, next.result.text).toBeUndefined();
       await expectIndexedPlans([...first.statements, ...next.statements]);
     }
@@ -462,16 +438,16 @@ describe('reading', () => {
     ['of the organization', () => ({})],
   ] as const) {
     it(`reads a records page ${name}, its next page and their sources, people and companies through indexes only`, async () => {
-      const first = await capture(() => server.graphql<{ records: { pageInfo: { endCursor: string } } }>(page, variables(), token));
+      const first = await captureStatements(() => server.graphql<{ records: { pageInfo: { endCursor: string } } }>(page, variables(), token));
       expect(first.result.body.errors).toBeUndefined();
-      const next = await capture(() => server.graphql(page, { ...variables(), after: first.result.body.data?.records.pageInfo.endCursor }, token));
+      const next = await captureStatements(() => server.graphql(page, { ...variables(), after: first.result.body.data?.records.pageInfo.endCursor }, token));
       expect(next.result.body.errors).toBeUndefined();
       await expectIndexedPlans([...first.statements, ...next.statements]);
     });
   }
 
   it('reads one record, one source, one person and the lists of sources and people through indexes only', async () => {
-    const { result, statements } = await capture(() =>
+    const { result, statements } = await captureStatements(() =>
       server.graphql(
         `query ($recordId: ID!, $sourceId: ID!, $personId: ID!) {
           record(id: $recordId, sourceId: $sourceId) { id source { name } person { email company { name } } }
@@ -496,7 +472,7 @@ describe('reading', () => {
     const small = new RestClient(server.url, smallToken);
     await small.createSource({ name: 'Typeform NPS' });
     await small.upsertPerson({ email: 'only@small.example' });
-    const { result, statements } = await capture(() =>
+    const { result, statements } = await captureStatements(() =>
       server.graphql('{ feedbackSources(first: 5) { edges { node { name } } } people(first: 5) { edges { node { email } } } }', {}, smallToken),
     );
     expect(result.body.errors).toBeUndefined();
