@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { RawBuilder } from 'kysely';
 import { query, readTimestamp, sql } from '../database/sql.ts';
-import { compileCondition, type RecordCondition } from './record-filter.ts';
+import { compileCondition, numberValue, type RecordCondition } from './record-filter.ts';
 
 // Grouped statistics of records: one statement grouping the filtered records by the keys asked for,
 // counting them and aggregating one numeric field. Time buckets are cut in the time zone asked for.
@@ -78,8 +78,8 @@ export async function recordStats(em: EntityManager, organizationId: number, req
       : null,
     request.valueField === null
       ? null
-      : sql`left join lateral (select (f->>'value')::numeric as "value" from jsonb_array_elements(r."fields") f
-          where f->>'name' = ${request.valueField} and f->>'type' in ('integer', 'float') limit 1) v on true`,
+      : // offset 0 keeps the value a column of its own, read once per record, not once per aggregate.
+        sql`cross join lateral (select ${numberValue(request.valueField)} as "value" offset 0) v`,
   ].filter((join) => join !== null);
   const aggregate = (name: string) => (request.valueField === null ? sql`null` : sql.raw(`${name}(v."value")`));
   const conditions = [sql`r."organization_id" = ${organizationId}`, request.condition ? compileCondition(request.condition, organizationId) : null].filter((condition) => condition !== null);
