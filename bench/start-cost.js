@@ -5,9 +5,9 @@
  *
  *   npx node --expose-gc --max-semi-space-size=1 --import=./src/compile-cache.js bench/start-cost.js
  *
- * (`--import=./src/compile-cache.js` as `npm start` has it: with a warm compile cache the sources load
- * without Node's type stripper; without it, or with a cold cache, each TypeScript module's step also
- * holds the stripper's work. `--max-semi-space-size=1` keeps the young generation from growing, so
+ * (`--import=./src/compile-cache.js` as `npm start` has it: the sources load from the compile cache,
+ * which it fills in a child process first when they changed, without Node's type stripper; without it
+ * each TypeScript module's step also holds the stripper's work. `--max-semi-space-size=1` keeps the young generation from growing, so
  * that each step's figure is what its modules keep, not how much the loading allocated on the way.)
  * Figures in MiB: RSS and its anonymous part, V8's heap in use, and external memory (among it the
  * source text of Node's own modules). The last steps are what the server loads only when needed:
