@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { connectOrm, type MikroORM, migrate } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
-import { type HttpReply, PUBLIC_URL, RestClient, send } from '../helpers/http.ts';
-import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
+import { type HttpReply, RestClient, send } from '../helpers/http.ts';
+import { type OutageServer, type StoppableDatabase, startOutageServer } from '../helpers/outage-database.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 // Issue #14: GET /status answers 200 within 2 s whatever the database does, and reports it down.
@@ -20,8 +15,7 @@ interface Status {
 }
 
 let database: StoppableDatabase | undefined;
-let orm: MikroORM | undefined;
-let app: App | undefined;
+let server: OutageServer | undefined;
 let base: string;
 let token: string;
 
@@ -33,23 +27,12 @@ async function status(accept = 'application/json'): Promise<{ reply: HttpReply<S
 }
 
 beforeAll(async () => {
-  database = await startStoppableDatabase();
-  orm = await connectOrm(database.url);
-  await migrate(orm);
-  token = (await createApiKey(orm.em.fork(), 'Outage Corp', scopes, null)).token;
-  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0' });
-  app = await buildApp(config, orm);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  server = await startOutageServer('Outage Corp');
+  ({ database, url: base, token } = server);
 });
 
 afterAll(async () => {
-  // Each step runs even when an earlier one fails, so no PostgreSQL outlives the file.
-  const steps = [() => database?.thaw(), () => app?.close(), () => orm?.close(true), () => database?.destroy()];
-  const failures: unknown[] = [];
-  for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw failures[0];
+  await server?.close();
 });
 
 describe('while the database is up', () => {

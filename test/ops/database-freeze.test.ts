@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectOrm, migrate } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { type ErrorEnvelope, PUBLIC_URL, RestClient, send as sendHttp } from '../helpers/http.ts';
 import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
 import { type ChildService, startServerProcess } from '../helpers/process-server.ts';
@@ -146,14 +143,8 @@ function describeExchange(exchange: Exchange): string {
 }
 
 beforeAll(async () => {
-  database = await startStoppableDatabase();
-  const orm = await connectOrm(database.url);
-  try {
-    await migrate(orm);
-    token = (await createApiKey(orm.em.fork(), 'Freeze Corp', scopes, null)).token;
-  } finally {
-    await orm.close(true);
-  }
+  database = await startStoppableDatabase('Freeze Corp');
+  token = database.token;
   server = await startServerProcess({ DATABASE_URL: database.url, PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error' });
   base = server.url;
   sourceId = (await new RestClient(base, token).createSource({ name: 'Zendesk Support Tickets', type: 'support_tickets' })).id;

@@ -1,19 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { connectOrm, type MikroORM, migrate } from '../../src/database/orm.ts';
-import { scopes } from '../../src/organizations/scopes.ts';
-import { createApiKey } from '../../src/organizations/tokens.ts';
 import { FeedbackRecord } from '../../src/records/record.entity.ts';
 import { type ErrorEnvelope, PUBLIC_URL, send as sendHttp } from '../helpers/http.ts';
-import { type StoppableDatabase, startStoppableDatabase } from '../helpers/outage-database.ts';
+import { type OutageServer, type StoppableDatabase, startOutageServer } from '../helpers/outage-database.ts';
 
 /** SPEC §5 and the README: with PostgreSQL down, a request fails within seconds, not after a hang. */
 const ANSWER_WITHIN_MS = 5_000;
 
 let database: StoppableDatabase | undefined;
-let orm: MikroORM | undefined;
-let app: App | undefined;
+let server: OutageServer | undefined;
 let base: string;
 let token: string;
 let sourceId: number;
@@ -72,26 +66,15 @@ function databaseUnavailable(requestId: string | null): ErrorEnvelope {
 }
 
 beforeAll(async () => {
-  database = await startStoppableDatabase();
-  orm = await connectOrm(database.url);
-  await migrate(orm);
-  token = (await createApiKey(orm.em.fork(), 'Outage Corp', scopes, null)).token;
-  const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL, RATE_LIMIT_PER_MINUTE: '0' });
-  app = await buildApp(config, orm);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  server = await startOutageServer('Outage Corp');
+  ({ database, url: base, token } = server);
   const created = await send('POST', '/v3/rest/feedback-sources', { name: 'Zendesk Support Tickets', type: 'support_tickets' });
   expect(created.status).toBe(201);
   sourceId = Number(created.body.id);
 });
 
 afterAll(async () => {
-  // Each step runs even when an earlier one fails, so no PostgreSQL outlives the file.
-  const steps = [() => app?.close(), () => orm?.close(true), () => database?.destroy()];
-  const failures: unknown[] = [];
-  for (const step of steps) await Promise.resolve(step()).catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw failures[0];
+  await server?.close();
 });
 
 describe('while the database is up', () => {
@@ -184,7 +167,7 @@ describe('once the database is back, in the same process', () => {
 
   it('has stored none of the writes refused while the database was stopped', async () => {
     await eventually(getSource, ({ status }) => status === 200);
-    const stored = await orm?.em.fork().count(FeedbackRecord, { externalId: { $in: ['outage-rest-1', 'outage-graphql-1'] } });
+    const stored = await server?.orm.em.fork().count(FeedbackRecord, { externalId: { $in: ['outage-rest-1', 'outage-graphql-1'] } });
     expect(stored).toBe(0);
   });
 
