@@ -4,22 +4,11 @@ import { type RestRecord, type RestSource, textRecord } from '../helpers/resourc
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RFC3339_UTC } from '../helpers/spec.ts';
 import { waitUntil } from '../helpers/wait.ts';
-import { Receiver, verify } from './receiver.ts';
+import { createWebhookEndpoint, Receivers, verify, type WebhookEndpoint } from '../helpers/webhooks.ts';
 
 // SPEC §12 and issue 12 items 2–3: events are written to the outbox with the change and delivered at
 // least once to real HTTP receivers, signed the Standard Webhooks way, with every attempt recorded.
 // Receivers listen on loopback, so the server allows private URLs (WEBHOOK_ALLOW_PRIVATE_URLS).
-
-interface Endpoint {
-  id: number;
-  url: string;
-  event_types: string[];
-  source_ids: number[] | null;
-  enabled: boolean;
-  consecutive_failures: number;
-  disabled_reason: string | null;
-  secret?: string;
-}
 
 interface WebhookEvent {
   id: string;
@@ -32,7 +21,7 @@ interface WebhookEvent {
 
 let server: TestServer;
 let api: RestClient;
-const receivers: Receiver[] = [];
+const receivers = new Receivers();
 let counter = 0;
 
 beforeAll(async () => {
@@ -40,30 +29,13 @@ beforeAll(async () => {
   api = new RestClient(server.url, await server.createToken('Hooked Corp'));
 });
 
-// Each test starts without the endpoints of the ones before, whose receivers are gone.
-afterEach(async () => {
-  for (const receiver of receivers.splice(0)) await receiver.stop();
-  const endpoints = await api.get<{ data: Endpoint[] }>('/webhooks', { query: { limit: 100 } });
-  for (const endpoint of endpoints.body.data) expect((await api.delete(`/webhooks/${endpoint.id}`)).status).toBe(200);
-});
+afterEach(() => receivers.clear(api));
 
 afterAll(() => server.close());
-
-async function receiver(): Promise<Receiver> {
-  const started = await new Receiver().start();
-  receivers.push(started);
-  return started;
-}
 
 async function newSource(client = api): Promise<RestSource> {
   counter += 1;
   return await client.createSource({ name: `Hooked source ${counter}` });
-}
-
-async function createEndpoint(body: Record<string, unknown>, client = api): Promise<Endpoint & { secret: string }> {
-  const reply = await client.post<Endpoint & { secret: string }>('/webhooks', body);
-  expect(reply.status, reply.text).toBe(201);
-  return reply.body;
 }
 
 async function eventsOf(endpointId: number, client = api): Promise<WebhookEvent[]> {
@@ -74,9 +46,9 @@ async function eventsOf(endpointId: number, client = api): Promise<WebhookEvent[
 
 describe('a record ingested over REST', () => {
   it('is POSTed to the endpoint once, signed with its secret, as {id, type, timestamp, organization_id, data}', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     const source = await newSource();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created'] });
     expect(endpoint.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const record = await api.ingest(source.id, textRecord('Export to CSV times out', { external_id: 'hook-1' }));
 
@@ -104,9 +76,9 @@ describe('a record ingested over REST', () => {
   });
 
   it('delivers one event per record of a batch, and a feedback_record.deleted when one is deleted', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     const source = await newSource();
-    await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created', 'feedback_record.deleted'] });
+    await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created', 'feedback_record.deleted'] });
     const batch = await api.post<{ results: { record: RestRecord }[] }>(`/feedback-sources/${source.id}/records/batch`, {
       records: [textRecord('one'), textRecord('two'), textRecord('three')],
     });
@@ -122,9 +94,9 @@ describe('a record ingested over REST', () => {
   });
 
   it('is delivered when its write commits inside an idempotent request, and counted in /metrics', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     const source = await newSource();
-    await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
+    await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created'] });
     const body = textRecord('sent with a key', { external_id: 'keyed-1' });
     const first = await api.post<RestRecord>(`/feedback-sources/${source.id}/records`, body, { key: 'hooked-key-1' });
     expect(first.status).toBe(201);
@@ -141,13 +113,13 @@ describe('a record ingested over REST', () => {
   });
 
   it('reaches only endpoints whose source filter names its source, and only their event types', async () => {
-    const wanted = await receiver();
-    const other = await receiver();
-    const deletesOnly = await receiver();
+    const wanted = await receivers.start();
+    const other = await receivers.start();
+    const deletesOnly = await receivers.start();
     const [first, second] = [await newSource(), await newSource()];
-    await createEndpoint({ url: wanted.url, event_types: ['feedback_record.created'], source_ids: [first.id] });
-    await createEndpoint({ url: other.url, event_types: ['feedback_record.created'], source_ids: [second.id] });
-    await createEndpoint({ url: deletesOnly.url, event_types: ['feedback_record.deleted'] });
+    await createWebhookEndpoint(api, { url: wanted.url, event_types: ['feedback_record.created'], source_ids: [first.id] });
+    await createWebhookEndpoint(api, { url: other.url, event_types: ['feedback_record.created'], source_ids: [second.id] });
+    await createWebhookEndpoint(api, { url: deletesOnly.url, event_types: ['feedback_record.deleted'] });
     await api.ingest(first.id, textRecord('for the first source'));
     await waitUntil(async () => wanted.received.length === 1, 'the filtered endpoint got its event');
     // A later event of the second source arrives at its own endpoint; by then the first's would have too.
@@ -161,9 +133,9 @@ describe('a record ingested over REST', () => {
 
 describe('a receiver that fails', () => {
   it('gets every event once it is back: attempts while it is down are recorded with their error and retried with backoff', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     const source = await newSource();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created'] });
     await hooks.stop();
     await api.ingest(source.id, textRecord('while down 1'));
     await api.ingest(source.id, textRecord('while down 2'));
@@ -182,14 +154,14 @@ describe('a receiver that fails', () => {
       expect(event.deliveries.at(-1)).toMatchObject({ status: 'succeeded', response_status: 200, error: null });
       expect(event.deliveries.map((attempt) => attempt.attempt)).toEqual(event.deliveries.map((_, index) => index + 1));
     }
-    expect((await api.get<Endpoint>(`/webhooks/${endpoint.id}`)).body.consecutive_failures).toBe(0);
+    expect((await api.get<WebhookEndpoint>(`/webhooks/${endpoint.id}`)).body.consecutive_failures).toBe(0);
   });
 
   it('records a 5xx answer with its status and retries it with the same webhook-id', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     hooks.status = 503;
     const source = await newSource();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created'] });
     await api.ingest(source.id, textRecord('refused once'));
     await waitUntil(async () => hooks.received.length === 1, 'the first attempt arrived');
     hooks.status = 204;
@@ -205,23 +177,23 @@ describe('a receiver that fails', () => {
   });
 
   it('is disabled after 20 failures in a row, and the organization\'s other endpoints hear webhook_endpoint.disabled', async () => {
-    const failing = await receiver();
+    const failing = await receivers.start();
     failing.status = 500;
-    const watcher = await receiver();
+    const watcher = await receivers.start();
     const source = await newSource();
-    const endpoint = await createEndpoint({ url: failing.url, event_types: ['feedback_record.created'] });
-    await createEndpoint({ url: watcher.url, event_types: ['webhook_endpoint.disabled'] });
+    const endpoint = await createWebhookEndpoint(api, { url: failing.url, event_types: ['feedback_record.created'] });
+    await createWebhookEndpoint(api, { url: watcher.url, event_types: ['webhook_endpoint.disabled'] });
     const batch = await api.post(`/feedback-sources/${source.id}/records/batch`, { records: Array.from({ length: 20 }, (_, i) => textRecord(`failing ${i}`)) });
     expect(batch.status).toBe(200);
     await waitUntil(async () => watcher.received.length === 1, 'the disabled event arrived', 10_000);
-    const disabled = (await api.get<Endpoint>(`/webhooks/${endpoint.id}`)).body;
+    const disabled = (await api.get<WebhookEndpoint>(`/webhooks/${endpoint.id}`)).body;
     expect(disabled).toMatchObject({ enabled: false, consecutive_failures: 20, disabled_reason: expect.stringContaining('20 failed deliveries in a row') });
     expect(watcher.received[0]?.json.type).toBe('webhook_endpoint.disabled');
     expect(watcher.received[0]?.json.data).toMatchObject({ id: endpoint.id, url: failing.url, enabled: false });
 
     // Enabled again (the receiver fixed), its queued events are delivered.
     failing.status = 200;
-    const enabled = await api.patch<Endpoint>(`/webhooks/${endpoint.id}`, { enabled: true });
+    const enabled = await api.patch<WebhookEndpoint>(`/webhooks/${endpoint.id}`, { enabled: true });
     expect(enabled.body).toMatchObject({ enabled: true, consecutive_failures: 0, disabled_reason: null });
     await waitUntil(async () => new Set(failing.received.filter((request) => request.headers['webhook-id']).map((request) => request.json.id)).size === 20 && (await eventsOf(endpoint.id)).every((event) => event.status === 'delivered'), 'every queued event delivered', 15_000);
   });
@@ -229,29 +201,29 @@ describe('a receiver that fails', () => {
 
 describe('managing deliveries', () => {
   it('deletes an endpoint while one of its deliveries is in flight, and goes on delivering to the others', async () => {
-    const held = await receiver();
+    const held = await receivers.start();
     let release = () => {};
     held.hold = new Promise((resolve) => {
       release = resolve;
     });
     const source = await newSource();
-    const doomed = await createEndpoint({ url: held.url, event_types: ['feedback_record.created'] });
+    const doomed = await createWebhookEndpoint(api, { url: held.url, event_types: ['feedback_record.created'] });
     await api.ingest(source.id, textRecord('in flight'));
     await waitUntil(async () => held.received.length === 1, 'the delivery is held at the receiver');
     expect((await api.delete(`/webhooks/${doomed.id}`)).status).toBe(200);
     held.hold = null;
     release();
-    const next = await receiver();
-    await createEndpoint({ url: next.url, event_types: ['feedback_record.created'] });
+    const next = await receivers.start();
+    await createWebhookEndpoint(api, { url: next.url, event_types: ['feedback_record.created'] });
     await api.ingest(source.id, textRecord('after the delete'));
     await waitUntil(async () => next.received.length === 1, 'the other endpoint got the next event');
     expect(held.received.length).toBe(1);
   });
 
   it('replays a delivered event with the same webhook-id', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     const source = await newSource();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created'] });
     await api.ingest(source.id, textRecord('replay me'));
     await waitUntil(async () => (await eventsOf(endpoint.id))[0]?.status === 'delivered', 'delivered');
     const [event] = await eventsOf(endpoint.id);
@@ -263,10 +235,10 @@ describe('managing deliveries', () => {
   });
 
   it('signs with the new secret once it is rotated', async () => {
-    const hooks = await receiver();
+    const hooks = await receivers.start();
     const source = await newSource();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_record.created'] });
-    const rotated = await api.post<Endpoint & { secret: string }>(`/webhooks/${endpoint.id}/rotate-secret`, undefined);
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created'] });
+    const rotated = await api.post<WebhookEndpoint & { secret: string }>(`/webhooks/${endpoint.id}/rotate-secret`, undefined);
     expect(rotated.status, rotated.text).toBe(200);
     expect(rotated.body.secret).not.toBe(endpoint.secret);
     await api.ingest(source.id, textRecord('after rotation'));
@@ -280,11 +252,11 @@ describe('managing deliveries', () => {
 
 describe('organizations', () => {
   it('never deliver one organization\'s events to another\'s endpoint, nor show its endpoints', async () => {
-    const ours = await receiver();
-    const theirs = await receiver();
+    const ours = await receivers.start();
+    const theirs = await receivers.start();
     const other = api.as(await server.createToken('Other Hooked Corp'));
-    const ourEndpoint = await createEndpoint({ url: ours.url, event_types: ['feedback_record.created'] });
-    const theirEndpoint = await createEndpoint({ url: theirs.url, event_types: ['feedback_record.created'] }, other);
+    const ourEndpoint = await createWebhookEndpoint(api, { url: ours.url, event_types: ['feedback_record.created'] });
+    const theirEndpoint = await createWebhookEndpoint(other, { url: theirs.url, event_types: ['feedback_record.created'] });
     const theirSource = await newSource(other);
     await other.ingest(theirSource.id, textRecord('theirs'));
     await waitUntil(async () => theirs.received.length === 1, 'their endpoint got their event');

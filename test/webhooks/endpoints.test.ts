@@ -3,24 +3,11 @@ import { deliver } from '../../src/webhooks/webhook-delivery.ts';
 import { expectErrorEnvelope, graphql, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RFC3339_UTC } from '../helpers/spec.ts';
-import { Receiver } from './receiver.ts';
+import { Receiver, type WebhookEndpoint } from '../helpers/webhooks.ts';
 
 // Issue 12 items 2 and 4: webhook endpoints managed over REST and GraphQL, their secret shown once,
 // and no server-side request forgery: without WEBHOOK_ALLOW_PRIVATE_URLS only https URLs resolving
 // to public addresses are accepted, and delivery checks the address it connects to again.
-
-interface Endpoint {
-  id: number;
-  url: string;
-  event_types: string[];
-  source_ids: number[] | null;
-  enabled: boolean;
-  consecutive_failures: number;
-  disabled_reason: string | null;
-  created_at: string;
-  updated_at: string;
-  secret?: string;
-}
 
 /** A public address, given as a literal so that no DNS lookup is needed (TEST-NET would be refused as reserved). */
 const PUBLIC_URL_OK = 'https://93.184.215.14/hooks';
@@ -30,14 +17,14 @@ let api: RestClient;
 
 beforeAll(async () => {
   server = await startTestServer();
-  api = new RestClient(server.url, await server.createToken('Endpoint Corp'));
+  api = new RestClient(server.url, await server.createToken('WebhookEndpoint Corp'));
 });
 
 afterAll(() => server.close());
 
 describe('POST /v3/rest/webhooks', () => {
   it('answers 201 with the endpoint and its whsec_ secret, shown only in that answer', async () => {
-    const reply = await api.post<Endpoint>('/webhooks', { url: PUBLIC_URL_OK, event_types: ['feedback_record.created', 'feedback_record.deleted'] });
+    const reply = await api.post<WebhookEndpoint>('/webhooks', { url: PUBLIC_URL_OK, event_types: ['feedback_record.created', 'feedback_record.deleted'] });
     expect(reply.status, reply.text).toBe(201);
     expect(reply.headers.get('location')).toBe(`/v3/rest/webhooks/${reply.body.id}`);
     expect(Object.keys(reply.body).sort()).toEqual(['consecutive_failures', 'created_at', 'disabled_reason', 'enabled', 'event_types', 'id', 'secret', 'source_ids', 'updated_at', 'url']);
@@ -45,11 +32,11 @@ describe('POST /v3/rest/webhooks', () => {
     expect(reply.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
     expect(reply.body.created_at).toMatch(RFC3339_UTC);
 
-    const read = await api.get<Endpoint>(`/webhooks/${reply.body.id}`);
+    const read = await api.get<WebhookEndpoint>(`/webhooks/${reply.body.id}`);
     expect(read.status).toBe(200);
     const { secret: _secret, ...shown } = reply.body;
     expect(read.body).toEqual(shown);
-    const listed = await api.get<{ data: Endpoint[] }>('/webhooks');
+    const listed = await api.get<{ data: WebhookEndpoint[] }>('/webhooks');
     expect(listed.text).not.toContain(String(reply.body.secret));
     expect(listed.body.data.map((endpoint) => endpoint.id)).toContain(reply.body.id);
   });
@@ -83,14 +70,14 @@ describe('POST /v3/rest/webhooks', () => {
   });
 
   it('answers 404 FEEDBACK_SOURCE_NOT_FOUND for a source filter naming another organization\'s source', async () => {
-    const other = api.as(await server.createToken('Other Endpoint Corp'));
+    const other = api.as(await server.createToken('Other WebhookEndpoint Corp'));
     const theirs = await other.createSource({ name: 'Not yours' });
     const reply = await api.post('/webhooks', { url: PUBLIC_URL_OK, event_types: ['feedback_record.created'], source_ids: [theirs.id] });
     expectErrorEnvelope(reply, { type: 'not_found_error', code: 'FEEDBACK_SOURCE_NOT_FOUND', param: 'source_ids[0]' });
   });
 
   it('answers 403 INSUFFICIENT_SCOPE naming webhooks:write to a token with every other scope', async () => {
-    const limited = api.as(await server.createToken('Endpoint Corp', { scopes: ['sources:read', 'sources:write', 'people:read', 'people:write', 'records:read', 'records:write', 'webhooks:read'] }));
+    const limited = api.as(await server.createToken('WebhookEndpoint Corp', { scopes: ['sources:read', 'sources:write', 'people:read', 'people:write', 'records:read', 'records:write', 'webhooks:read'] }));
     const reply = await limited.post('/webhooks', { url: PUBLIC_URL_OK, event_types: ['feedback_record.created'] });
     expectErrorEnvelope(reply, { type: 'permission_error', code: 'INSUFFICIENT_SCOPE', param: null, message: 'webhooks:write' });
   });
@@ -98,9 +85,9 @@ describe('POST /v3/rest/webhooks', () => {
 
 describe('PATCH, DELETE and rotate', () => {
   it('changes the fields given, refuses a private URL, rotates the secret and deletes the endpoint', async () => {
-    const created = (await api.post<Endpoint>('/webhooks', { url: PUBLIC_URL_OK, event_types: ['feedback_record.created'] })).body;
+    const created = (await api.post<WebhookEndpoint>('/webhooks', { url: PUBLIC_URL_OK, event_types: ['feedback_record.created'] })).body;
     const source = await api.createSource({ name: 'Filtered' });
-    const patched = await api.patch<Endpoint>(`/webhooks/${created.id}`, { event_types: ['feedback_record.deleted'], source_ids: [source.id], enabled: false });
+    const patched = await api.patch<WebhookEndpoint>(`/webhooks/${created.id}`, { event_types: ['feedback_record.deleted'], source_ids: [source.id], enabled: false });
     expect(patched.status, patched.text).toBe(200);
     expect(patched.body).toMatchObject({ url: PUBLIC_URL_OK, event_types: ['feedback_record.deleted'], source_ids: [source.id], enabled: false });
     expect(patched.body).not.toHaveProperty('secret');
@@ -108,7 +95,7 @@ describe('PATCH, DELETE and rotate', () => {
     const refused = await api.patch(`/webhooks/${created.id}`, { url: 'https://192.168.1.1/hooks' });
     expectErrorEnvelope(refused, { type: 'validation_error', code: 'VALIDATION_FAILED', param: 'url', errors: [{ param: 'url', code: 'VALIDATION_FAILED' }] });
 
-    const rotated = await api.post<Endpoint>(`/webhooks/${created.id}/rotate-secret`, undefined);
+    const rotated = await api.post<WebhookEndpoint>(`/webhooks/${created.id}/rotate-secret`, undefined);
     expect(rotated.status, rotated.text).toBe(200);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(created.secret);
@@ -122,7 +109,7 @@ describe('PATCH, DELETE and rotate', () => {
 
 describe('over GraphQL', () => {
   it('creates an endpoint with createWebhookEndpoint and lists it with webhookEndpoints', async () => {
-    const token = await server.createToken('GraphQL Endpoint Corp');
+    const token = await server.createToken('GraphQL WebhookEndpoint Corp');
     const created = await graphql<{ createWebhookEndpoint: { __typename: string; secret: string; webhookEndpoint: { id: string; url: string; eventTypes: string[] } } }>(
       server.url,
       'mutation ($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) { __typename ... on CreateWebhookEndpointSuccess { secret webhookEndpoint { id url eventTypes } } ... on Error { code param } } }',
@@ -168,7 +155,7 @@ describe('WEBHOOK_ALLOW_PRIVATE_URLS', () => {
     const permissive = await startTestServer({ WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
     try {
       const body = { url: 'http://127.0.0.1:9/hooks', event_types: ['feedback_record.created'] };
-      const allowed = await new RestClient(permissive.url, await permissive.createToken('Permissive Corp')).post<Endpoint>('/webhooks', body);
+      const allowed = await new RestClient(permissive.url, await permissive.createToken('Permissive Corp')).post<WebhookEndpoint>('/webhooks', body);
       expect(allowed.status, allowed.text).toBe(201);
       expect(allowed.body.url).toBe(body.url);
       expectErrorEnvelope(await api.post('/webhooks', body), { type: 'validation_error', code: 'VALIDATION_FAILED', param: 'url', errors: [{ param: 'url', code: 'VALIDATION_FAILED' }] });

@@ -4,7 +4,7 @@ import { textRecord } from '../helpers/resources.ts';
 import { createDatabaseWithToken } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { waitUntil } from '../helpers/wait.ts';
-import { Receiver } from './receiver.ts';
+import { Receiver } from '../helpers/webhooks.ts';
 
 export interface OutboxRow {
   id: string;

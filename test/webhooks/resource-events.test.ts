@@ -4,21 +4,16 @@ import { type RestPerson, type RestSource, textRecord } from '../helpers/resourc
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { RFC3339_UTC } from '../helpers/spec.ts';
 import { waitUntil } from '../helpers/wait.ts';
-import { type Received, Receiver, verify } from './receiver.ts';
+import { createWebhookEndpoint, type Received, Receivers, verify } from '../helpers/webhooks.ts';
 
 // Issue 12 item 2: besides record events, endpoints can subscribe to person.upserted and to
 // feedback_source.created, .updated and .deleted. Each is written to the outbox in the transaction of
 // the change and delivered with the resource as the REST API shows it. A source filter narrows record
 // events only: a person or source event reaches every endpoint subscribed to its type.
 
-interface Endpoint {
-  id: number;
-  secret: string;
-}
-
 let server: TestServer;
 let api: RestClient;
-const receivers: Receiver[] = [];
+const receivers = new Receivers();
 let counter = 0;
 
 beforeAll(async () => {
@@ -26,25 +21,9 @@ beforeAll(async () => {
   api = new RestClient(server.url, await server.createToken('Resourceful Corp'));
 });
 
-afterEach(async () => {
-  for (const receiver of receivers.splice(0)) await receiver.stop();
-  const endpoints = await api.get<{ data: { id: number }[] }>('/webhooks', { query: { limit: 100 } });
-  for (const endpoint of endpoints.body.data) expect((await api.delete(`/webhooks/${endpoint.id}`)).status).toBe(200);
-});
+afterEach(() => receivers.clear(api));
 
 afterAll(() => server.close());
-
-async function receiver(): Promise<Receiver> {
-  const started = await new Receiver().start();
-  receivers.push(started);
-  return started;
-}
-
-async function createEndpoint(body: Record<string, unknown>, client = api): Promise<Endpoint> {
-  const reply = await client.post<Endpoint>('/webhooks', body);
-  expect(reply.status, reply.text).toBe(201);
-  return reply.body;
-}
 
 /** The types of an endpoint's queued events, oldest first: the outbox is written with the change, so this is final once the write has answered. */
 async function queuedTypes(endpointId: number, client = api): Promise<string[]> {
@@ -66,8 +45,8 @@ function expectEnvelope(delivery: Received | undefined, secret: string, type: st
 
 describe('person.upserted', () => {
   it('is delivered when a person is created and when updated, with the person as GET /people/{id} answers', async () => {
-    const hooks = await receiver();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['person.upserted'] });
+    const hooks = await receivers.start();
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['person.upserted'] });
     counter += 1;
     const created = await api.put<RestPerson>('/people', { email: `maria${counter}@northwind.example`, first_name: 'María', company: { name: 'Northwind Traders', domain: 'northwind.example' } });
     expect(created.status, created.text).toBe(201);
@@ -87,8 +66,8 @@ describe('person.upserted', () => {
   });
 
   it('is queued once for an upsert sent with an Idempotency-Key, delivered once it commits; its replay queues nothing', async () => {
-    const hooks = await receiver();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['person.upserted'] });
+    const hooks = await receivers.start();
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['person.upserted'] });
     const body = { email: `keyed${++counter}@example.com`, first_name: 'Keyed' };
     const first = await api.put<RestPerson>('/people', body, { key: `person-key-${counter}` });
     expect(first.status, first.text).toBe(201);
@@ -100,11 +79,11 @@ describe('person.upserted', () => {
   });
 
   it('reaches an endpoint with a source filter (a person belongs to no source), and not one subscribed to other types', async () => {
-    const filtered = await receiver();
-    const recordsOnly = await receiver();
+    const filtered = await receivers.start();
+    const recordsOnly = await receivers.start();
     const source = await api.createSource({ name: `Filtered source ${++counter}` });
-    const withFilter = await createEndpoint({ url: filtered.url, event_types: ['person.upserted', 'feedback_record.created'], source_ids: [source.id] });
-    const other = await createEndpoint({ url: recordsOnly.url, event_types: ['feedback_record.created'] });
+    const withFilter = await createWebhookEndpoint(api, { url: filtered.url, event_types: ['person.upserted', 'feedback_record.created'], source_ids: [source.id] });
+    const other = await createWebhookEndpoint(api, { url: recordsOnly.url, event_types: ['feedback_record.created'] });
     const person = await api.upsertPerson({ external_id: `crm-${counter}` });
     await waitUntil(async () => filtered.received.length === 1, 'the filtered endpoint got the person');
     expect(expectEnvelope(filtered.received[0], withFilter.secret, 'person.upserted').json.data).toMatchObject({ id: person.id, external_id: `crm-${counter}` });
@@ -114,8 +93,8 @@ describe('person.upserted', () => {
 
 describe('feedback source events', () => {
   it('delivers feedback_source.created, .updated and .deleted with the source as the REST API showed it', async () => {
-    const hooks = await receiver();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_source.created', 'feedback_source.updated', 'feedback_source.deleted'] });
+    const hooks = await receivers.start();
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_source.created', 'feedback_source.updated', 'feedback_source.deleted'] });
     const created = await api.post<RestSource>('/feedback-sources', { name: `Typeform NPS ${++counter}`, type: 'surveys' });
     expect(created.status, created.text).toBe(201);
     await waitUntil(async () => hooks.received.length === 1, 'the created source arrived');
@@ -137,8 +116,8 @@ describe('feedback source events', () => {
   });
 
   it('queues nothing for a write that fails: a name taken, a source that still has records', async () => {
-    const hooks = await receiver();
-    const endpoint = await createEndpoint({ url: hooks.url, event_types: ['feedback_source.created', 'feedback_source.updated', 'feedback_source.deleted'] });
+    const hooks = await receivers.start();
+    const endpoint = await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_source.created', 'feedback_source.updated', 'feedback_source.deleted'] });
     const source = await api.createSource({ name: `Busy ${++counter}` });
     await api.ingest(source.id, textRecord('keeps the source'));
     expect((await api.post('/feedback-sources', { name: `Busy ${counter}` })).status).toBe(409);
@@ -151,12 +130,12 @@ describe('feedback source events', () => {
 
 describe('organizations', () => {
   it('never deliver one organization\'s person and source events to another\'s endpoint', async () => {
-    const ours = await receiver();
-    const theirs = await receiver();
+    const ours = await receivers.start();
+    const theirs = await receivers.start();
     const other = api.as(await server.createToken('Other Resourceful Corp'));
     const types = ['person.upserted', 'feedback_source.created', 'feedback_source.updated', 'feedback_source.deleted'];
-    await createEndpoint({ url: ours.url, event_types: types });
-    const theirEndpoint = await createEndpoint({ url: theirs.url, event_types: types }, other);
+    await createWebhookEndpoint(api, { url: ours.url, event_types: types });
+    const theirEndpoint = await createWebhookEndpoint(other, { url: theirs.url, event_types: types });
     try {
       const source = await api.createSource({ name: `Ours ${++counter}` });
       expect((await api.patch(`/feedback-sources/${source.id}`, { type: 'chat' })).status).toBe(200);

@@ -7,7 +7,7 @@ import { boundedDriverOptions } from '../../src/database/timeouts.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { sleep, waitUntil } from '../helpers/wait.ts';
-import { Receiver } from './receiver.ts';
+import { createWebhookEndpoint, type Receiver, Receivers } from '../helpers/webhooks.ts';
 
 // Issue 12: a write that queued webhook messages wakes this process's delivery once it has
 // committed, not when its statement returns. A request whose commit comes seconds after its write
@@ -25,7 +25,7 @@ let databaseUrl: string;
 let api: RestClient;
 let token: string;
 let holder: pg.Client;
-const receivers: Receiver[] = [];
+const receivers = new Receivers();
 let counter = 0;
 
 beforeAll(async () => {
@@ -42,9 +42,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await holder.query('select pg_advisory_unlock_all()');
   await runSql(databaseUrl, 'drop trigger if exists hold_idempotency_key on idempotency_key; drop trigger if exists refuse_idempotency_key on idempotency_key');
-  for (const receiver of receivers.splice(0)) await receiver.stop();
-  const endpoints = await api.get<{ data: { id: number }[] }>('/webhooks', { query: { limit: 100 } });
-  for (const endpoint of endpoints.body.data) expect((await api.delete(`/webhooks/${endpoint.id}`)).status).toBe(200);
+  await receivers.clear(api);
 });
 
 afterAll(async () => {
@@ -54,10 +52,8 @@ afterAll(async () => {
 
 /** A receiver subscribed to every record and person event, with a fresh source to ingest into. */
 async function hooked(): Promise<{ hooks: Receiver; source: RestSource }> {
-  const hooks = await new Receiver().start();
-  receivers.push(hooks);
-  const created = await api.post('/webhooks', { url: hooks.url, event_types: ['feedback_record.created', 'person.upserted'] });
-  expect(created.status, created.text).toBe(201);
+  const hooks = await receivers.start();
+  await createWebhookEndpoint(api, { url: hooks.url, event_types: ['feedback_record.created', 'person.upserted'] });
   counter += 1;
   return { hooks, source: await api.createSource({ name: `Prompt source ${counter}` }) };
 }

@@ -5,7 +5,7 @@ import { textRecord } from '../helpers/resources.ts';
 import { createDatabaseWithToken } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
 import { waitUntil } from '../helpers/wait.ts';
-import { Receiver } from './receiver.ts';
+import { createWebhookEndpoint, Receiver } from '../helpers/webhooks.ts';
 
 // SPEC §13: with WORKERS=2 both server processes deliver the one outbox. Records are ingested through
 // the shared port (so both processes queue and wake), the receiver refuses each event's first
@@ -34,9 +34,7 @@ beforeAll(async () => {
   gateway = await startServerProcess({ DATABASE_URL: databaseUrl, RATE_LIMIT_PER_MINUTE: '0', WEBHOOK_ALLOW_PRIVATE_URLS: 'true', WORKERS: '2' });
   const api = new RestClient(gateway.url, token);
   const source = await api.createSource({ name: 'Two workers' });
-  const endpoint = await api.post<{ id: number }>('/webhooks', { url: receiver.url, event_types: ['feedback_record.created'] });
-  expect(endpoint.status, endpoint.text).toBe(201);
-  endpointId = endpoint.body.id;
+  endpointId = (await createWebhookEndpoint(api, { url: receiver.url, event_types: ['feedback_record.created'] })).id;
   for (let i = 0; i < RECORDS; i++) await api.ingest(source.id, textRecord(`two workers ${i}`));
   await waitUntil(
     async () => {

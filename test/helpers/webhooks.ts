@@ -1,6 +1,29 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { expect } from 'vitest';
+import type { RestClient } from './http.ts';
+
+/** A webhook endpoint as the REST API shows it; `secret` only in the answers that reveal it. */
+export interface WebhookEndpoint {
+  id: number;
+  url: string;
+  event_types: string[];
+  source_ids: number[] | null;
+  enabled: boolean;
+  consecutive_failures: number;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  secret?: string;
+}
+
+/** POST /v3/rest/webhooks, which must answer 201; the endpoint with its secret. */
+export async function createWebhookEndpoint(client: RestClient, body: Record<string, unknown>): Promise<WebhookEndpoint & { secret: string }> {
+  const reply = await client.post<WebhookEndpoint & { secret: string }>('/webhooks', body);
+  expect(reply.status, reply.text).toBe(201);
+  return reply.body;
+}
 
 /** One request a receiver got, as it arrived. */
 export interface Received {
@@ -65,4 +88,25 @@ export class Receiver {
 export function verify(secret: string, request: Received): unknown {
   const headers = Object.fromEntries(['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => [name, String(request.headers[name])]));
   return new Webhook(secret).verify(request.body, headers);
+}
+
+/**
+ * The receivers a test file starts, and the endpoints that point at them: cleared after each test, so
+ * that each starts without the endpoints of the ones before, whose receivers are gone.
+ */
+export class Receivers {
+  readonly #started: Receiver[] = [];
+
+  async start(): Promise<Receiver> {
+    const started = await new Receiver().start();
+    this.#started.push(started);
+    return started;
+  }
+
+  /** Stops every receiver started, then deletes every endpoint of `client`'s organization. */
+  async clear(client: RestClient): Promise<void> {
+    for (const receiver of this.#started.splice(0)) await receiver.stop();
+    const endpoints = await client.get<{ data: { id: number }[] }>('/webhooks', { query: { limit: 100 } });
+    for (const endpoint of endpoints.body.data) expect((await client.delete(`/webhooks/${endpoint.id}`)).status).toBe(200);
+  }
 }
