@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Status } from '../../src/http/status-page.ts';
 import { type HttpReply, RestClient, send } from '../helpers/http.ts';
 import { type OutageServer, type StoppableDatabase, startOutageServer } from '../helpers/outage-database.ts';
 import { waitUntil } from '../helpers/wait.ts';
@@ -7,12 +8,6 @@ import { waitUntil } from '../helpers/wait.ts';
 
 /** The bound issue #14 sets for the status page. */
 const ANSWER_WITHIN_MS = 2_000;
-
-interface Status {
-  status: string;
-  database: { status: string; latency_ms: number | null };
-  requests: { last_1m: { errors_5xx: number } };
-}
 
 let database: StoppableDatabase | undefined;
 let server: OutageServer | undefined;

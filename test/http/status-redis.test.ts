@@ -1,16 +1,12 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Status } from '../../src/http/status-page.ts';
 import { send } from '../helpers/http.ts';
 import { runRedisSuites, startRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 // Issue #14: GET /status shows the Redis the rate limits are counted in (REDIS_URL), when it is used.
-
-interface Status {
-  status: string;
-  redis: { status: string; latency_ms: number | null } | null;
-}
 
 const statusOf = async (server: TestServer) => {
   const started = performance.now();

@@ -1,32 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
 import { type RequestCounts, ratesOver } from '../../src/http/request-rates.ts';
+import type { Status } from '../../src/http/status-page.ts';
 import { type HttpReply, RestClient, send } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // Issue #14: GET /status, a page for people (JSON with Accept: application/json) showing the
 // version, uptime, the database, Redis when used, and the request and error rates of the last
 // minutes, from the metrics this process already keeps. Public, like /healthz.
-
-interface Rates {
-  window_seconds: number;
-  requests: number;
-  requests_per_second: number;
-  errors_4xx: number;
-  errors_5xx: number;
-  error_rate_4xx: number;
-  error_rate_5xx: number;
-}
-interface Status {
-  status: string;
-  version: string;
-  started_at: string;
-  uptime_seconds: number;
-  workers: number;
-  database: { status: string; latency_ms: number | null };
-  redis: { status: string; latency_ms: number | null } | null;
-  requests: { last_1m: Rates; last_5m: Rates };
-}
 
 const json = (base: string) => send<Status>(base, { path: '/status', headers: { accept: 'application/json' } });
 
