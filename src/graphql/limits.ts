@@ -1,7 +1,7 @@
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { GraphQLError, type GraphQLSchema, Kind, type SelectionSetNode } from 'graphql';
+import { type DocumentNode, GraphQLError, type GraphQLSchema, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
 import { type ComplexityEstimatorArgs, getComplexity } from 'graphql-query-complexity';
 import type { Plugin } from 'graphql-yoga';
 import { ValidationError } from '../errors/api-error.ts';
@@ -52,6 +52,30 @@ function selectsTotalCount(selectionSet: SelectionSetNode | undefined): boolean 
   );
 }
 
+/** Costs measured per parsed document (the parser's cache keeps one per query text), by operation and variables. */
+const costs = new WeakMap<DocumentNode, Map<string, number>>();
+/** Variable sets remembered per document: a dashboard polls with a few; a client paging through many is measured each time past these. */
+const MAX_COSTS_PER_DOCUMENT = 100;
+
+/**
+ * A query's cost, measured once per document, operation and variables: reads repeat (a dashboard's
+ * polls, a client's pages), and measuring walks the whole document. Mutations carry their data in
+ * their variables, so they are measured each time.
+ */
+function knownCost(document: DocumentNode, operationName: string | null | undefined, variables: unknown, measure: () => number): number {
+  const key = `${operationName ?? ''}\n${JSON.stringify(variables ?? {})}`;
+  let known = costs.get(document);
+  if (!known) {
+    known = new Map();
+    costs.set(document, known);
+  }
+  const remembered = known.get(key);
+  if (remembered !== undefined) return remembered;
+  const cost = measure();
+  if (known.size < MAX_COSTS_PER_DOCUMENT) known.set(key, cost);
+  return cost;
+}
+
 /** The request-level error of SPEC §9 for an abusive query: 400, QUERY_TOO_COMPLEX, the envelope's fields. */
 function tooComplex(message: string, ctx: Pick<Context, 'requestId' | 'publicUrl'>): GraphQLError {
   const error = new ValidationError('QUERY_TOO_COMPLEX', { message });
@@ -71,13 +95,15 @@ export function queryLimitPlugins(schema: GraphQLSchema, publicUrl: string): Plu
     maxAliasesPlugin({ n: QUERY_LIMITS.aliases, onReject: [remember] }),
     {
       onExecute: ({ args, setResultAndStopExecution }) => {
-        const cost = getComplexity({
-          schema,
-          query: args.document,
-          variables: (args.variableValues ?? {}) as Record<string, unknown>,
-          operationName: args.operationName ?? undefined,
-          estimators: [connectionAwareCost],
-        });
+        const measure = () =>
+          getComplexity({
+            schema,
+            query: args.document,
+            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+            operationName: args.operationName ?? undefined,
+            estimators: [connectionAwareCost],
+          });
+        const cost = getOperationAST(args.document, args.operationName)?.operation === 'query' ? knownCost(args.document, args.operationName, args.variableValues, measure) : measure();
         if (cost > QUERY_LIMITS.cost) {
           const message = `The query costs ${cost}, over the limit of ${QUERY_LIMITS.cost}: ask for smaller pages (first) or fewer nested lists.`;
           setResultAndStopExecution({ errors: [tooComplex(message, args.contextValue as Context)] });

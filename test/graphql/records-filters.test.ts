@@ -324,6 +324,18 @@ describe('the query cost of filters, counts and statistics', () => {
     expect(light.body.errors, light.text).toBeUndefined();
   });
 
+  it('measures one document anew for each set of variables: the same query passes unfiltered, is refused filtered, then passes again', async () => {
+    const query = aliased(20, 'records(first: 1, filter: $filter) { totalCount edges { node { id } } }');
+    const unfiltered = await server.graphql(query, { filter: null }, token);
+    expect(unfiltered.body.errors, unfiltered.text).toBeUndefined();
+    const filtered = await server.graphql(query, { filter }, token);
+    expectGraphQLErrorEnvelope(filtered, { type: 'validation_error', code: 'QUERY_TOO_COMPLEX', param: null, message: `over the limit of ${QUERY_LIMITS.cost}` });
+    const again = await server.graphql(query, { filter: null }, token);
+    expect(again.body.errors, again.text).toBeUndefined();
+    const refusedAgain = await server.graphql(query, { filter }, token);
+    expectGraphQLErrorEnvelope(refusedAgain, { type: 'validation_error', code: 'QUERY_TOO_COMPLEX', param: null, message: `over the limit of ${QUERY_LIMITS.cost}` });
+  });
+
   it('counts each recordStats in the cost: nine are answered, eleven refused', async () => {
     const stats = 'recordStats(groupBy: [SOURCE], filter: $filter) { groups { count } }';
     const nine = await server.graphql(aliased(9, stats), {}, token);
