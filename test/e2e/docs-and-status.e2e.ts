@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
-import { launchChromium, newContext, screenshot } from '../helpers/e2e-browser.ts';
+import { E2EBrowser, type OpenedPage } from '../helpers/e2e-browser.ts';
 import { PUBLIC_URL, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -11,49 +11,27 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 const EXAMPLE_SOURCE = { name: 'Zendesk Support Tickets', type: 'support_tickets' };
 
 let server: TestServer | undefined;
-let browser: Browser | undefined;
+let browser: E2EBrowser | undefined;
 let token: string;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
   token = await server.createToken('Playground Corp');
-  browser = await launchChromium();
+  browser = await E2EBrowser.launch();
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await server?.close();
 });
 
-interface Opened {
-  page: Page;
-  /** Every URL the page requested, in order. */
-  requested: string[];
-  errors: string[];
-}
-
-/** `path` in a fresh browser profile; a failing test leaves a screenshot, named in its error output. */
-async function open(path: string, { onTestFailed, task }: TestContext): Promise<Opened> {
+async function open(path: string, context: TestContext): Promise<OpenedPage> {
   if (!browser || !server) throw new Error('the browser and the server did not start');
-  const context = await newContext(browser, server.url);
-  contexts.push(context);
-  const page = await context.newPage();
-  const requested: string[] = [];
-  const errors: string[] = [];
-  page.on('request', (request) => requested.push(request.url()));
-  page.on('websocket', (socket) => requested.push(socket.url()));
-  page.on('pageerror', (error) => errors.push(error.message));
-  onTestFailed(async () => {
-    console.error(`screenshot of "${task.name}": ${await screenshot(page, task.name)}`);
-  });
-  await page.goto(`${server.url}${path}`);
-  return { page, requested, errors };
+  return await browser.open(`${server.url}${path}`, context);
 }
 
 /** The playground once it has read the OpenAPI document and drawn it. */
-async function openPlayground(context: TestContext): Promise<Opened> {
+async function openPlayground(context: TestContext): Promise<OpenedPage> {
   const opened = await open('/docs', context);
   await opened.page.getByRole('heading', { name: 'Feedback gateway REST API' }).waitFor({ timeout: 20_000 });
   return opened;

@@ -1,6 +1,6 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { editorText, launchChromium, newContext, pasteInto, screenshot } from '../helpers/e2e-browser.ts';
+import { E2EBrowser, editorText, pasteInto } from '../helpers/e2e-browser.ts';
 import { RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { metricValue } from '../helpers/subscriptions.ts';
@@ -14,9 +14,8 @@ const QUERY = `query ListSources {
 `;
 
 let server: TestServer | undefined;
-let browser: Browser | undefined;
+let browser: E2EBrowser | undefined;
 let token: string;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -27,27 +26,18 @@ beforeAll(async () => {
     token,
   );
   expect(created.body.data?.createFeedbackSource.__typename).toBe('CreateFeedbackSourceSuccess');
-  browser = await launchChromium();
+  browser = await E2EBrowser.launch();
 });
 
 afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
   await browser?.close();
   await server?.close();
 });
 
-/** GraphiQL in a fresh browser profile; a failing test leaves a screenshot, named in its error output. */
-async function openGraphiQL({ onTestFailed, task }: TestContext): Promise<{ page: Page; errors: string[] }> {
+/** GraphiQL in a fresh browser profile, its Headers editor shown. */
+async function openGraphiQL(context: TestContext): Promise<{ page: Page; errors: string[] }> {
   if (!browser || !server) throw new Error('the browser and the server did not start');
-  const context = await newContext(browser, server.url);
-  contexts.push(context);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  onTestFailed(async () => {
-    console.error(`screenshot of "${task.name}": ${await screenshot(page, task.name)}`);
-  });
-  await page.goto(`${server.url}/graphql`);
+  const { page, errors } = await browser.open(`${server.url}/graphql`, context);
   await page.getByRole('button', { name: 'Headers', exact: true }).click();
   return { page, errors };
 }
