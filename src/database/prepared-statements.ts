@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
-// PostgreSQL parses, analyses and plans every unnamed statement anew; for the ingest statement (a
-// dozen CTEs) that is most of its cost. A statement sent with a name is parsed once per connection,
-// and once PostgreSQL finds its generic plan no dearer than the ones it made for the values given,
-// it is not planned again. Statements opt in (`query(em, statement, { prepared: true })`): only
-// those whose plan fits every value they take, which excludes filters and searches, whose best plan
-// depends on how many rows the values match.
+// PostgreSQL parses, analyses and plans every unnamed statement anew; for the ingest statement (five
+// CTEs) planning alone took as long as running it (0.5 ms each). A statement sent with a name is
+// parsed once per connection, and once PostgreSQL finds its generic plan no dearer than the ones it
+// made for the values given, it is not planned again. Statements opt in (`query(em, statement,
+// { prepared: true })`): only those whose plan fits every value they take, which excludes filters and
+// searches, whose best plan depends on how many rows the values match.
 
 /** What a statement's text starts with when it is to be sent by name. */
 export const PREPARED_MARK = '/* prepared */ ';
