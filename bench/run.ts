@@ -374,7 +374,9 @@ try {
       await monitor.query('begin');
       await insertSeedRecords(monitor, organization.id, seedRecords + 1, grownBy);
       await monitor.query('commit');
-      await monitor.query('analyze "feedback_record"');
+      // The ingest scenarios before this phase inserted a million rows or more: vacuumed now, the
+      // autovacuum they call for does not run inside the measured runs and count as their work.
+      await monitor.query('vacuum analyze "feedback_record"');
       await monitor.query('checkpoint');
       grownAfter = seconds(insertStarted);
     }
