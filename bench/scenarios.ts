@@ -100,7 +100,8 @@ export function buildScenarios(context: BenchContext): Scenario[] {
 
   const json = { 'content-type': 'application/json', accept: 'application/json' };
   const authed = { ...json, 'x-api-token': context.token };
-  const graphql = (query: string, variables: Record<string, unknown>) => JSON.stringify({ query, variables });
+  const graphqlPost = (query: string, variables: Record<string, unknown>): ScenarioRequest => ({ method: 'POST', path: '/graphql', headers: authed, body: JSON.stringify({ query, variables }) });
+  const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
   const grown = `, +${context.grownBy.toLocaleString('en-US')} rows`;
 
   const floorInsert: ScenarioRequest = { method: 'POST', path: '/records', headers: json, body: JSON.stringify(restRecord(0, `bench-${PLACEHOLDER}`)) };
@@ -133,7 +134,7 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       name: `GraphQL read ${READ_PAGE} (source, person, company)`,
       target: 'gateway',
       phase: 'base',
-      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(READ_RECORDS, { sourceId: context.readSourceId, first: READ_PAGE }) }],
+      requests: [graphqlPost(READ_RECORDS, { sourceId: context.readSourceId, first: READ_PAGE })],
       recordsPerRequest: READ_PAGE,
       floor: `floor: SELECT ${READ_PAGE} records+joins`,
     },
@@ -143,12 +144,7 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       target: 'gateway',
       phase: 'base',
       requests: [
-        {
-          method: 'POST',
-          path: '/graphql',
-          headers: authed,
-          body: graphql(FILTERED_READ, { first: READ_PAGE, filter: { displayTs: { gte: new Date(Date.now() - 30 * 86_400_000).toISOString() }, fields: [{ name: 'nps_score', lt: 7 }] } }),
-        },
+        graphqlPost(FILTERED_READ, { first: READ_PAGE, filter: { displayTs: { gte: daysAgo(30) }, fields: [{ name: 'nps_score', lt: 7 }] } }),
       ],
       recordsPerRequest: READ_PAGE,
     },
@@ -156,7 +152,7 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       name: `GraphQL search ${READ_PAGE} ("sso", ranked, totalCount)`,
       target: 'gateway',
       phase: 'base',
-      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(SEARCH_RECORDS, { search: 'sso', first: READ_PAGE }) }],
+      requests: [graphqlPost(SEARCH_RECORDS, { search: 'sso', first: READ_PAGE })],
       recordsPerRequest: READ_PAGE,
     },
     {
@@ -164,12 +160,7 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       target: 'gateway',
       phase: 'base',
       requests: [
-        {
-          method: 'POST',
-          path: '/graphql',
-          headers: authed,
-          body: graphql(WEEKLY_STATS, { filter: { displayTs: { gte: new Date(Date.now() - 90 * 86_400_000).toISOString() }, fields: [{ name: 'tags', contains: ['export'] }] } }),
-        },
+        graphqlPost(WEEKLY_STATS, { filter: { displayTs: { gte: daysAgo(90) }, fields: [{ name: 'tags', contains: ['export'] }] } }),
       ],
       recordsPerRequest: null,
     },
@@ -187,7 +178,7 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       name: 'GraphQL ingestRecord',
       target: 'gateway',
       phase: 'base',
-      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(INGEST_RECORD, { sourceId: context.ingestSourceId, input: graphqlRecord(1, `bench-${PLACEHOLDER}`) }) }],
+      requests: [graphqlPost(INGEST_RECORD, { sourceId: context.ingestSourceId, input: graphqlRecord(1, `bench-${PLACEHOLDER}`) })],
       recordsPerRequest: 1,
       floor: 'floor: INSERT 1 record',
     },
@@ -202,7 +193,7 @@ export function buildScenarios(context: BenchContext): Scenario[] {
       name: `GraphQL ingestRecords x${BATCH_SIZE}`,
       target: 'gateway',
       phase: 'base',
-      requests: [{ method: 'POST', path: '/graphql', headers: authed, body: graphql(INGEST_RECORDS, { sourceId: context.ingestSourceId, records: batch(graphqlRecord) }) }],
+      requests: [graphqlPost(INGEST_RECORDS, { sourceId: context.ingestSourceId, records: batch(graphqlRecord) })],
       recordsPerRequest: BATCH_SIZE,
       floor: `floor: INSERT ${BATCH_SIZE} records`,
     },
