@@ -160,36 +160,50 @@ const WebhookEndpointInput = builder.inputType('WebhookEndpointInput', {
   }),
 });
 
-class WebhookEndpointSuccess {
+class UpdateWebhookEndpointSuccess {
   readonly endpoint: WebhookEndpointView;
-  readonly secret: string | null;
-  constructor(endpoint: WebhookEndpointView, secret: string | null = null) {
+  constructor(endpoint: WebhookEndpointView) {
+    this.endpoint = endpoint;
+  }
+}
+/** An endpoint with its secret, which only the mutation that made the secret answers. */
+class WebhookEndpointWithSecret {
+  readonly endpoint: WebhookEndpointView;
+  readonly secret: string;
+  constructor(endpoint: WebhookEndpointView, secret: string) {
     this.endpoint = endpoint;
     this.secret = secret;
   }
 }
-class CreateWebhookEndpointSuccess extends WebhookEndpointSuccess {}
-class UpdateWebhookEndpointSuccess extends WebhookEndpointSuccess {}
-class RotateWebhookEndpointSecretSuccess extends WebhookEndpointSuccess {}
+class CreateWebhookEndpointSuccess extends WebhookEndpointWithSecret {}
+class RotateWebhookEndpointSecretSuccess extends WebhookEndpointWithSecret {}
 class DeleteWebhookEndpointSuccess extends DeleteSuccess {}
 
-builder.objectType(CreateWebhookEndpointSuccess, {
-  name: 'CreateWebhookEndpointSuccess',
-  description: 'The endpoint was created; keep its secret, it is not shown again.',
-  isTypeOf: (value) => value instanceof CreateWebhookEndpointSuccess,
-  fields: (t) => ({
-    webhookEndpoint: t.field({ type: WebhookEndpointRef, description: 'The endpoint as created.', resolve: (result) => result.endpoint }),
-    secret: t.string({ description: 'The signing secret (whsec_ and base64), shown only now.', resolve: (result) => result.secret ?? '' }),
-  }),
+function endpointWithSecretType(
+  Success: new (endpoint: WebhookEndpointView, secret: string) => WebhookEndpointWithSecret,
+  name: string,
+  descriptions: { type: string; endpoint: string; secret: string },
+) {
+  return builder.objectType(Success, {
+    name,
+    description: descriptions.type,
+    isTypeOf: (value) => value instanceof Success,
+    fields: (t) => ({
+      webhookEndpoint: t.field({ type: WebhookEndpointRef, description: descriptions.endpoint, resolve: (result) => result.endpoint }),
+      secret: t.string({ description: descriptions.secret, resolve: (result) => result.secret }),
+    }),
+  });
+}
+
+endpointWithSecretType(CreateWebhookEndpointSuccess, 'CreateWebhookEndpointSuccess', {
+  type: 'The endpoint was created; keep its secret, it is not shown again.',
+  endpoint: 'The endpoint as created.',
+  secret: 'The signing secret (whsec_ and base64), shown only now.',
 });
-builder.objectType(RotateWebhookEndpointSecretSuccess, {
-  name: 'RotateWebhookEndpointSecretSuccess',
-  description: 'The endpoint has a new secret; deliveries from now on are signed with it.',
-  isTypeOf: (value) => value instanceof RotateWebhookEndpointSecretSuccess,
-  fields: (t) => ({
-    webhookEndpoint: t.field({ type: WebhookEndpointRef, description: 'The endpoint.', resolve: (result) => result.endpoint }),
-    secret: t.string({ description: 'The new signing secret, shown only now.', resolve: (result) => result.secret ?? '' }),
-  }),
+endpointWithSecretType(RotateWebhookEndpointSecretSuccess, 'RotateWebhookEndpointSecretSuccess', {
+  type: 'The endpoint has a new secret; deliveries from now on are signed with it.',
+  endpoint: 'The endpoint.',
+  secret: 'The new signing secret, shown only now.',
 });
 builder.objectType(UpdateWebhookEndpointSuccess, {
   name: 'UpdateWebhookEndpointSuccess',
