@@ -10,47 +10,53 @@ import { decodeNodeId } from './node-ids.ts';
 /** The most nodeIds one nodes() call takes. */
 export const MAX_NODE_IDS = 100;
 
-interface NodeType<T extends { id: number }> {
+/** A type's objects by id for one request (its scope already checked); null for an id the token's organization does not hold. */
+type NodeLoader<T> = (ctx: Context) => DataLoader<number, T | null>;
+
+/** The nodes among `ids` that the token's organization holds, in any order (its scope already checked). */
+type NodeBatch<T> = (ids: readonly number[], ctx: Context) => Promise<readonly (T | Error | null)[]> | readonly T[];
+
+type NodeType<T extends { id: number }> = {
   /** The scope the type's own query needs; null for what any token may read (its own organization). */
   scope: Scope | null;
-  /** The nodes among `ids` that the token's organization holds, in any order; the scope is already checked. */
-  load: (ids: readonly number[], ctx: Context) => Promise<readonly (T | Error | null)[]> | readonly T[];
-}
+} & (
+  | {
+      /** The type's own loader (a loadable ref's getDataloader): node() then shares its batches and cache with the type's fields. */
+      loader: NodeLoader<T>;
+    }
+  | {
+      /** For a type without a loader of its own. */
+      load: NodeBatch<T>;
+    }
+);
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
-const nodeTypes = new Map<string, NodeType<{ id: number }> & { ref: ObjectRef<Types, unknown, { id: number }> }>();
+const nodeTypes = new Map<string, { scope: Scope | null; loader: NodeLoader<{ id: number }>; ref: ObjectRef<Types, unknown, { id: number }> }>();
+
+/** One loader per request for a type without one of its own: however many node fields and nodeIds a request has, the type costs one statement. */
+function loaderOf<T extends { id: number }>(load: NodeBatch<T>): NodeLoader<T> {
+  return createContextCache(
+    (ctx: Context) =>
+      new DataLoader<number, T | null>(async (ids) => {
+        const byId = new Map<number, T>();
+        for (const node of await load(ids, ctx)) {
+          if (node instanceof Error) throw node;
+          if (node) byId.set(node.id, node);
+        }
+        return ids.map((id) => byId.get(id) ?? null);
+      }),
+  );
+}
 
 /**
  * Makes a type a Node: the relay plugin gives it the interface and its nodeId field (from the integer
- * id); node() and nodes() load it with `load`, once the token has `scope`.
+ * id); node() and nodes() load it with its `loader` (or one made from `load`), once the token has `scope`.
  */
 export function implementNode<P extends { id: number }>(ref: ObjectRef<Types, unknown, P>, type: NodeType<P>): void {
   // The plugin types a node's ref as resolving from its shape only; a loadable ref also resolves from its key.
   builder.nodeRef<P, number, ObjectRef<Types, P>>(ref as ObjectRef<Types, P>, { id: { resolve: (node) => node.id } });
-  nodeTypes.set(ref.name, { ...type, ref });
-}
-
-/**
- * One loader per type and request: however many node fields and nodeIds a request has, each type
- * costs one statement.
- */
-const loadersOf = createContextCache(() => new Map<string, DataLoader<number, { id: number } | null>>());
-
-function loaderOf(ctx: Context, typename: string, type: NodeType<{ id: number }>): DataLoader<number, { id: number } | null> {
-  const loaders = loadersOf(ctx);
-  const existing = loaders.get(typename);
-  if (existing) return existing;
-  const loader = new DataLoader<number, { id: number } | null>(async (ids) => {
-    const byId = new Map<number, { id: number }>();
-    for (const node of await type.load(ids, ctx)) {
-      if (node instanceof Error) throw node;
-      if (node) byId.set(node.id, node);
-    }
-    return ids.map((id) => byId.get(id) ?? null);
-  });
-  loaders.set(typename, loader);
-  return loader;
+  nodeTypes.set(ref.name, { scope: type.scope, loader: 'loader' in type ? type.loader : loaderOf(type.load), ref });
 }
 
 /** A malformed nodeId, one that never existed and another organization's all get this same answer. */
@@ -64,7 +70,7 @@ async function loadNode(ctx: Context, nodeId: string, param: string): Promise<ob
   const type = decoded ? nodeTypes.get(decoded.typename) : undefined;
   if (!decoded || !type) throw nodeNotFound(nodeId, param);
   if (type.scope !== null) authorize(ctx, type.scope);
-  const node = await loaderOf(ctx, decoded.typename, type).load(decoded.id);
+  const node = await type.loader(ctx).load(decoded.id);
   if (!node) throw nodeNotFound(nodeId, param);
   // The Node interface resolves its type from this brand, as for the plugin's own loads.
   brandWithType(node, type.ref);

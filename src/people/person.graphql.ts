@@ -20,7 +20,7 @@ export const CompanyRef = builder.loadableObjectRef<CompanyView, number>('Compan
   cacheResolved: true,
 });
 // Read directly, a company needs the scope of the people it belongs to.
-implementNode(CompanyRef, { scope: 'people:read', load: (ids, ctx) => CompanyRef.getDataloader(ctx).loadMany(ids) });
+implementNode(CompanyRef, { scope: 'people:read', loader: CompanyRef.getDataloader });
 
 CompanyRef.implement({
   description: 'The company a person works for, shared by everyone linked to it.',
@@ -40,7 +40,7 @@ export const PersonRef = builder.loadableObjectRef<PersonView, number>('Person',
   sort: true,
   cacheResolved: true,
 });
-implementNode(PersonRef, { scope: 'people:read', load: (ids, ctx) => PersonRef.getDataloader(ctx).loadMany(ids) });
+implementNode(PersonRef, { scope: 'people:read', loader: PersonRef.getDataloader });
 
 const boundaryMeanings: Record<(typeof boundaries)[number], string> = {
   external: 'Outside the organization, such as a customer; the default.',

@@ -17,7 +17,7 @@ export const FeedbackSourceRef = builder.loadableObjectRef<FeedbackSourceView, n
   sort: true,
   cacheResolved: true,
 });
-implementNode(FeedbackSourceRef, { scope: 'sources:read', load: (ids, ctx) => FeedbackSourceRef.getDataloader(ctx).loadMany(ids) });
+implementNode(FeedbackSourceRef, { scope: 'sources:read', loader: FeedbackSourceRef.getDataloader });
 
 FeedbackSourceRef.implement({
   description: 'Where feedback comes from: a survey, a ticketing system, a chat channel.',

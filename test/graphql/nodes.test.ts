@@ -373,4 +373,14 @@ describe('SQL statements', () => {
     expect(result.body).toEqual({ data: { a: { nodeId: a?.nodeId }, b: { nodeId: b?.nodeId }, c: { nodeId: c?.nodeId } } });
     expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(2);
   });
+
+  it('loads an object asked for by node() and through a field of another node in one request with one statement', async () => {
+    const [record, person] = [first('FeedbackRecord'), first('Person')];
+    const query = 'query ($person: ID!, $record: ID!) { person: node(nodeId: $person) { nodeId } record: node(nodeId: $record) { ... on FeedbackRecord { person { nodeId } } } }';
+    const unused = await freshToken();
+    const { result, statements } = await countStatements(() => server.graphql(query, { person: person.nodeId, record: record.nodeId }, unused));
+    expect(result.body).toEqual({ data: { person: { nodeId: person.nodeId }, record: { person: { nodeId: person.nodeId } } } });
+    // The token, the record and the person: the record's person is the one node() loaded.
+    expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(1 + 2);
+  });
 });
