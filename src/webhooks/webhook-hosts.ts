@@ -11,13 +11,25 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
-/** Every address `host` resolves to (an address resolves to itself); null when it does not resolve. */
-export async function addressesOf(host: string): Promise<string[] | null> {
+/** How long a host's lookup may take before the host counts as not resolving. */
+const LOOKUP_TIMEOUT_MS = 5_000;
+
+/**
+ * Every address `host` resolves to (an address resolves to itself); null when it does not resolve
+ * within `timeoutMs`. A lookup cannot be cancelled, only no longer waited for: its late answer is dropped.
+ */
+export async function addressesOf(host: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<string[] | null> {
   if (isIP(host)) return [host];
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<null>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs, null);
+  });
   try {
-    return (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+    return await Promise.race([lookup(host, { all: true, verbatim: true }).then((entries) => entries.map((entry) => entry.address)), timedOut]);
   } catch {
     return null;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

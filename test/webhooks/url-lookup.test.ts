@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LookupAddress } from 'node:dns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { addressesOf } from '../../src/webhooks/webhook-hosts.ts';
 import { type HttpReply, RestClient } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { runSql } from '../helpers/sql.ts';
@@ -100,5 +101,21 @@ describe('a webhook endpoint updated with an Idempotency-Key', () => {
     expect(reply.status, reply.text).toBe(200);
     expect(reply.body.url).toBe(url);
     expect(held.asked).toEqual(['update.lookup.test']);
+  });
+});
+
+describe('a host lookup', () => {
+  it('counts a host that does not answer within its time as not resolving', async () => {
+    const addresses = addressesOf('silent.lookup.test', 1);
+    await expect(addresses).resolves.toBeNull();
+    expect(held.asked).toEqual(['silent.lookup.test']);
+    for (const release of held.waiting) release();
+  });
+
+  it('answers the addresses of a host that answers within its time', async () => {
+    const addresses = addressesOf('prompt.lookup.test', 60_000);
+    await waitUntil(async () => held.waiting.length === 1, 'the host is being looked up');
+    for (const release of held.waiting) release();
+    expect(await addresses).toEqual(['93.184.215.14']);
   });
 });
