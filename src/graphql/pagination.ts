@@ -39,8 +39,23 @@ export function readPage<Position>(args: PageArgs, keyset: Keyset<never, Positio
   return { limit: first, after };
 }
 
+/** An edge whose cursor is written only when read: a page read without `cursor` selected writes two, for pageInfo. */
+class Edge<T> {
+  readonly node: T;
+  readonly #cursor: () => string;
+
+  constructor(node: T, cursor: () => string) {
+    this.node = node;
+    this.#cursor = cursor;
+  }
+
+  get cursor(): string {
+    return this.#cursor();
+  }
+}
+
 export interface Connection<T> {
-  edges: { cursor: string; node: T }[];
+  edges: { readonly cursor: string; readonly node: T }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   /** Counts the whole list with a statement of its own; called only when a client selects totalCount. */
   countAll: (() => Promise<number>) | null;
@@ -52,7 +67,7 @@ export interface Connection<T> {
  */
 export function toConnection<T, Position>(rows: T[], page: Page<Position>, keyset: Keyset<T, Position>, countAll: (() => Promise<number>) | null = null): Connection<T> {
   const nodes = rows.slice(0, page.limit);
-  const edges = nodes.map((node) => ({ cursor: encodeCursor(keyset.keyOf(node)), node }));
+  const edges = nodes.map((node) => new Edge(node, () => encodeCursor(keyset.keyOf(node))));
   return {
     edges,
     pageInfo: {
@@ -67,5 +82,5 @@ export function toConnection<T, Position>(rows: T[], page: Page<Position>, keyse
 
 /** The same page with each node replaced by `nodeOf` of it (cursors stay those of the rows read). */
 export function mapNodes<T, U>(connection: Connection<T>, nodeOf: (node: T) => U): Connection<U> {
-  return { ...connection, edges: connection.edges.map((edge) => ({ cursor: edge.cursor, node: nodeOf(edge.node) })) };
+  return { ...connection, edges: connection.edges.map((edge) => new Edge(nodeOf(edge.node), () => edge.cursor)) };
 }
