@@ -251,10 +251,17 @@ export interface RunningPostgres {
 }
 
 /**
- * Starts the server on 127.0.0.1:port only (no Unix socket) and waits until it accepts connections.
- * `maxConnections` overrides PostgreSQL's setting (100 unless its configuration file says otherwise).
+ * Starts the server on 127.0.0.1:port and, with `socket`, on a Unix socket in its data directory
+ * (readable by its own user only), and waits until it accepts connections. `maxConnections` overrides
+ * PostgreSQL's setting (100 unless its configuration file says otherwise).
  */
-export async function startServer(mode: SpawnMode, locations: Locations, port: number, log: (line: string) => void, maxConnections?: number): Promise<RunningPostgres> {
+export async function startServer(
+  mode: SpawnMode,
+  locations: Locations,
+  options: { port: number; socket: boolean; maxConnections?: number | undefined },
+  log: (line: string) => void,
+): Promise<RunningPostgres> {
+  const { port, socket, maxConnections } = options;
   const child = spawnBinary(mode, locations, 'postgres', (seen) => [
     '-D',
     seen.pgData,
@@ -263,7 +270,9 @@ export async function startServer(mode: SpawnMode, locations: Locations, port: n
     '-c',
     'listen_addresses=127.0.0.1',
     '-c',
-    'unix_socket_directories=',
+    `unix_socket_directories=${socket ? seen.pgData : ''}`,
+    '-c',
+    'unix_socket_permissions=0700',
     ...(maxConnections === undefined ? [] : ['-c', `max_connections=${maxConnections}`]),
   ]);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

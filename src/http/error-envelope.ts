@@ -41,7 +41,9 @@ function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionException) return true;
   if (!(error instanceof Error)) return false;
   const code = 'code' in error ? error.code : undefined;
-  if (typeof code === 'string') return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code);
+  // A Unix socket's file is gone while its server is stopped: connecting to it fails with ENOENT.
+  const socketGone = code === 'ENOENT' && 'syscall' in error && error.syscall === 'connect';
+  if (typeof code === 'string') return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code) || socketGone;
   return UNAVAILABLE_MESSAGES.has(error.message);
 }
 
