@@ -1,5 +1,19 @@
 import { type JITCache, useGraphQlJit } from '@envelop/graphql-jit';
-import { BREAK, type DocumentNode, type ExecutionArgs, type ExecutionResult, execute, getNamedType, type GraphQLInputObjectType, isAbstractType, isInputObjectType, Kind, OperationTypeNode, visit } from 'graphql';
+import {
+  BREAK,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  getNamedType,
+  type GraphQLInputObjectType,
+  isAbstractType,
+  isInputObjectType,
+  Kind,
+  type OperationDefinitionNode,
+  OperationTypeNode,
+  visit,
+} from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
 import type { Context } from './context.ts';
@@ -64,20 +78,28 @@ function needsInterpreter(document: DocumentNode): boolean {
 /** Yoga's parser cache hands back the same document for the same text: each is looked at once. */
 const compilable = new WeakMap<DocumentNode, boolean>();
 
+/** One operation: a query, or a mutation of a single root field (every REST write, most clients' mutations). */
+function isSingleQueryOrWrite(operation: OperationDefinitionNode | undefined): boolean {
+  if (operation?.operation === OperationTypeNode.QUERY) return true;
+  const roots = operation?.operation === OperationTypeNode.MUTATION ? operation.selectionSet.selections : [];
+  return roots.length === 1 && roots[0]?.kind === Kind.FIELD;
+}
+
 /**
- * Only documents of one query are compiled. The plugin caches by document, not by operation name, so
- * a document of several operations would be answered with the wrong one; and compiled mutations keep
- * running after one failed, where the interpreter stops (a later write would commit unseen behind
- * `data: null`). Introspection stays interpreted too: graphql-jit does not apply the default of
- * graphql 17's non-null `includeDeprecated` arguments and refuses GraphiQL's and code generators'
- * introspection query, which is neither hot nor worth a compiled copy. Documents with a variable of a
- * recursive input type (a records filter) are interpreted too.
+ * Only documents of one query, or of one mutation with a single root field, are compiled. The plugin
+ * caches by document, not by operation name, so a document of several operations would be answered
+ * with the wrong one; and compiled mutations of several root fields keep running after one failed,
+ * where the interpreter stops (a later write would commit unseen behind `data: null`). Introspection
+ * stays interpreted too: graphql-jit does not apply the default of graphql 17's non-null
+ * `includeDeprecated` arguments and refuses GraphiQL's and code generators' introspection query, which
+ * is neither hot nor worth a compiled copy. Documents with a variable of a recursive input type (a
+ * records filter) are interpreted too.
  */
 function isCompilable(document: DocumentNode): boolean {
   let answer = compilable.get(document);
   if (answer === undefined) {
     const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION);
-    answer = operations.length === 1 && operations[0]?.operation === OperationTypeNode.QUERY && !needsInterpreter(document);
+    answer = operations.length === 1 && isSingleQueryOrWrite(operations[0]) && !needsInterpreter(document);
     compilable.set(document, answer);
   }
   return answer;
@@ -91,7 +113,7 @@ export function useCompiledExecution() {
 
 type CompiledOperation = (variables: Record<string, unknown>, context: Context) => Promise<ExecutionResult>;
 
-/** Compiles a REST route's query when the route table loads, so requests only run it; mutations are interpreted, as on /graphql. */
+/** Compiles a REST route's document when the route table loads, so requests only run it. */
 export function compileOperation(document: DocumentNode): CompiledOperation {
   if (!isCompilable(document)) return async (variables, context) => await execute({ schema, document, variableValues: variables, contextValue: context });
   const compiled = compileQuery(schema, document);

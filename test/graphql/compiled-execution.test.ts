@@ -48,6 +48,19 @@ describe('compiled execution', () => {
     expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'INVALID_GRAPHQL_REQUEST' });
   });
 
+  it('answers a mutation of one root field (compiled) as a document of two (interpreted) answers each: a success, then a refusal in the payload', async () => {
+    const selection = `__typename ... on CreateFeedbackSourceSuccess { feedbackSource { name } } ... on Error { code message param }`;
+    const create = (name: string) => `createFeedbackSource(input: { name: ${JSON.stringify(name)} }) { ${selection} }`;
+    const tooLong = 'x'.repeat(1_000);
+    const single = [await server.graphql(`mutation { ${create('Zendesk')} }`, {}, token), await server.graphql(`mutation { ${create(tooLong)} }`, {}, token)];
+    const pair = await server.graphql<{ first: unknown; second: unknown }>(`mutation { first: ${create('Zendesk 2')} second: ${create(tooLong)} }`, {}, token);
+    expect(single.map((reply) => reply.status)).toEqual([200, 200]);
+    expect(single[0]?.body).toEqual({ data: { createFeedbackSource: { __typename: 'CreateFeedbackSourceSuccess', feedbackSource: { name: 'Zendesk' } } } });
+    expect(pair.body.data?.first).toEqual({ __typename: 'CreateFeedbackSourceSuccess', feedbackSource: { name: 'Zendesk 2' } });
+    expect(single[1]?.body.data?.createFeedbackSource).toEqual(pair.body.data?.second);
+    expect(pair.body.data?.second).toMatchObject({ __typename: 'ValidationError', code: 'INVALID_FIELD_VALUE', param: 'name' });
+  });
+
   it.each([
     ['the default introspection query', getIntrospectionQuery()],
     ["GraphiQL's introspection query", getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, schemaDescription: true, specifiedByUrl: true, directiveIsRepeatable: true, oneOf: true })],
