@@ -5,7 +5,7 @@ import type { Metrics } from '../http/metrics.ts';
 import { AuthenticationError, type ParamNamer } from '../errors/api-error.ts';
 import type { Scope } from '../organizations/scopes.ts';
 import { assertScope, type Viewer } from '../organizations/viewer.ts';
-import type { WebhookHosts } from '../webhooks/webhook-hosts.ts';
+import type { Ahead } from './ahead.ts';
 
 /** One per GraphQL operation: its own EntityManager fork; the dataloaders hang off this object too. */
 export interface Context {
@@ -15,8 +15,11 @@ export interface Context {
   publicUrl: string;
   /** WEBHOOK_ALLOW_PRIVATE_URLS: webhook URLs may be http:// and reach loopback and private addresses. */
   allowPrivateWebhookUrls: boolean;
-  /** The hosts of the webhook URLs this request sends, looked up before its transaction opened (webhook-hosts.ts). */
-  webhookHosts?: WebhookHosts | undefined;
+  /**
+   * What the operation needed resolved before its request's transaction opened (ahead.ts); absent
+   * when no transaction was opened for it, and what it needs is then resolved where it is used.
+   */
+  ahead?: Ahead | undefined;
   log: FastifyBaseLogger;
   metrics: Metrics;
   /**

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getOperationAST, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { respondIdempotently } from '../idempotency/idempotent-write.ts';
 import { idempotencyKeyOf } from '../idempotency/idempotency.ts';
-import { lookUpWebhookHosts, type WebhookHosts } from '../webhooks/webhook-hosts.ts';
+import type { Ahead } from './ahead.ts';
 import type { Context } from './context.ts';
 import { serveGraphQLOverWebSocket } from './websocket.ts';
 import { createGraphQLServer, type GraphQLServerDeps } from './yoga.ts';
@@ -13,9 +13,9 @@ declare module 'fastify' {
     /**
      * An idempotent mutation's transaction, which the GraphQL context joins; `operationTransaction`
      * when the document's one mutation is all that runs in it, which then needs no savepoint;
-     * `webhookHosts`, looked up before it opened.
+     * `ahead`, what the mutation needed resolved before it opened.
      */
-    transaction: { em: EntityManager; operationTransaction: boolean; webhookHosts: WebhookHosts | undefined } | null;
+    transaction: { em: EntityManager; operationTransaction: boolean; ahead: Ahead } | null;
     graphqlContext: Context | null;
   }
 }
@@ -72,10 +72,8 @@ export function registerGraphQLRoute(app: FastifyInstance, deps: GraphQLServerDe
       // in a longer one, each mutation's failure must leave the others' writes.
       const [only, ...others] = operation.selectionSet.selections;
       const operationTransaction = only?.kind === Kind.FIELD && others.length === 0;
-      // DNS answers are awaited before the request's transaction opens, not inside it.
-      const webhookHosts = request.viewer ? await lookUpWebhookHosts(request.viewer, operation, variablesOf(request.body)) : undefined;
-      const response = await respondIdempotently(request, reply, key, deps, async (em) => {
-        request.transaction = { em, operationTransaction, webhookHosts };
+      const response = await respondIdempotently(request, reply, key, deps, { operation, variables: variablesOf(request.body) }, async (em, ahead) => {
+        request.transaction = { em, operationTransaction, ahead };
         const init = { method: 'POST', headers: forwardedHeaders(request), body: request.rawBody };
         const result = await yoga.fetch(`http://localhost${yoga.graphqlEndpoint}`, init, { req: request, reply });
         const body = await result.text();

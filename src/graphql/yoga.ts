@@ -194,7 +194,7 @@ export function createGraphQLServer({ orm, publicUrl, allowPrivateWebhookUrls, m
       req.graphqlContext = createContext({
         em: req.transaction?.em ?? orm.em,
         operationTransaction: req.transaction?.operationTransaction,
-        webhookHosts: req.transaction?.webhookHosts,
+        ahead: req.transaction?.ahead,
         viewer: req.viewer,
         requestId: req.id,
         publicUrl,

@@ -2,12 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyInstance } from 'fastify';
 import type { MikroORM } from '../database/orm.ts';
 import { AuthenticationError } from '../errors/api-error.ts';
+import type { Ahead } from '../graphql/ahead.ts';
 import { createContext } from '../graphql/context.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { respondIdempotently } from '../idempotency/idempotent-write.ts';
 import { idempotencyKeyOf } from '../idempotency/idempotency.ts';
-import { lookUpWebhookHosts, type WebhookHosts } from '../webhooks/webhook-hosts.ts';
 import type { RestRoute } from './route.ts';
 
 export const REST_PREFIX = '/v3/rest';
@@ -35,7 +35,7 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
         const key = WRITE_METHODS.has(route.method) ? idempotencyKeyOf(request.headers) : null;
         const checked = route.check({ params: request.params, query: request.query, body: request.body });
         const viewer = request.viewer;
-        const run = async (em: EntityManager, webhookHosts?: WebhookHosts) =>
+        const run = async (em: EntityManager, ahead?: Ahead) =>
           await checked.run(
             createContext({
               em,
@@ -43,7 +43,7 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
               requestId: request.id,
               publicUrl: deps.publicUrl,
               allowPrivateWebhookUrls: deps.allowPrivateWebhookUrls,
-              webhookHosts,
+              ahead,
               log: request.log,
               metrics: deps.metrics,
               events: deps.events,
@@ -57,10 +57,8 @@ export function registerRestRoutes(app: FastifyInstance, routes: readonly RestRo
           if (location) reply.header('Location', location);
           return reply.code(response.status).send(response.body);
         }
-        // DNS answers are awaited before the request's transaction opens, not inside it.
-        const webhookHosts = await lookUpWebhookHosts(viewer, checked.operation, checked.variables);
-        const response = await respondIdempotently(request, reply, key, deps, async (em) => {
-          const { status, body } = await run(em, webhookHosts);
+        const response = await respondIdempotently(request, reply, key, deps, checked, async (em, ahead) => {
+          const { status, body } = await run(em, ahead);
           return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify(body), store: true };
         });
         // A replay answers from the stored body, so it names the same resource.

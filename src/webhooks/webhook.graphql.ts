@@ -32,7 +32,7 @@ import {
 } from './webhook.rules.ts';
 import { webhookEventTypes } from './webhook-event-types.ts';
 
-const urlPolicy = (ctx: Context): UrlPolicy => ({ allowPrivate: ctx.allowPrivateWebhookUrls, hosts: ctx.webhookHosts });
+const urlPolicy = (ctx: Context): UrlPolicy => ({ allowPrivate: ctx.allowPrivateWebhookUrls, hosts: ctx.ahead?.webhookHosts });
 
 const eventKeyset: Keyset<WebhookEventView, { createdAt: string; id: string }> = {
   keyOf: (event) => [event.createdAt.toISOString(), event.id],
