@@ -42,8 +42,8 @@ const spelled = (error: ApiError, ctx: Context): ApiError => (ctx.paramNames ? e
 export const ErrorInterface = builder.interfaceRef<ApiError>('Error').implement({
   description: 'Fields shared by every error, the same as the REST error envelope.',
   fields: (t) => ({
-    type: t.field({ type: ErrorTypeEnum, description: 'The kind of failure, which decides the HTTP status.', resolve: (error) => error.type }),
-    code: t.field({ type: ErrorCodeEnum, description: 'The stable code of this failure; branch on it, not on message.', resolve: (error) => error.code }),
+    type: t.expose('type', { type: ErrorTypeEnum, description: 'The kind of failure, which decides the HTTP status.' }),
+    code: t.expose('code', { type: ErrorCodeEnum, description: 'The stable code of this failure; branch on it, not on message.' }),
     message: t.string({ description: 'What went wrong, for people, with the failing value where there is one.', resolve: (error, _args, ctx) => spelled(error, ctx).message }),
     retryable: t.exposeBoolean('retryable', { description: 'True when the same request may succeed if sent again later.' }),
     requestId: t.string({ description: 'The id of the request, also in the X-Request-Id header and the logs.', resolve: (_error, _args, ctx) => ctx.requestId }),
@@ -61,7 +61,7 @@ const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
   description: 'One failing input field; param is its path, e.g. fields[2].value.',
   fields: (t) => ({
     param: t.exposeString('param', { description: 'The path of the failing input, e.g. fields[2].value.' }),
-    code: t.field({ type: ErrorCodeEnum, description: 'Why this input failed.', resolve: (error) => error.code }),
+    code: t.expose('code', { type: ErrorCodeEnum, description: 'Why this input failed.' }),
     message: t.exposeString('message', { description: 'What is wrong with this input, with its value.' }),
   }),
 });

@@ -37,7 +37,9 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: { list: false, items: false } },
     // Every connection answers its nodes beside its edges, for clients that need no cursor per item.
     nodesOnConnection: { description: 'The items on this page, without their cursors (the nodes of edges, in the same order).' },
-    nodeFieldOptions: { nullable: false },
+    // An edge's node is a plain property: marked exposed, compiled execution reads it inline rather than
+    // calling a resolver with a path and resolve info of its own for every edge of a page.
+    nodeFieldOptions: { nullable: false, extensions: { pothosExposedField: 'node' } },
     // Relay's generated types and fields are part of the public schema, so they are described here once.
     pageInfoTypeOptions: { description: 'Where a page sits in its list, and the cursors to ask for the next one.' },
     pageInfoFieldOptions: { description: 'Whether more items follow, and the cursor to fetch them with.' },

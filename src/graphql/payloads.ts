@@ -16,8 +16,8 @@ export function deleteSuccessType(Success: new (id: number) => DeleteSuccess, na
     description: `The ${resource} was deleted.`,
     isTypeOf: (value) => value instanceof Success,
     fields: (t) => ({
-      id: t.id({ description: `The id the ${resource} had.`, resolve: (result) => result.id }),
-      deleted: t.boolean({ description: `Always true: the ${resource} no longer exists.`, resolve: (result) => result.deleted }),
+      id: t.exposeID('id', { description: `The id the ${resource} had.` }),
+      deleted: t.exposeBoolean('deleted', { description: `Always true: the ${resource} no longer exists.` }),
     }),
   });
 }

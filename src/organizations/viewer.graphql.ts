@@ -27,7 +27,7 @@ const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
       description: 'The organization whose data the token reads and writes.',
       resolve: (viewer) => ({ id: viewer.organizationId, name: viewer.organizationName }),
     }),
-    apiKeyId: t.id({ description: 'The id of the token, as listed by npm run keys -- list.', resolve: (viewer) => viewer.apiKeyId }),
+    apiKeyId: t.exposeID('apiKeyId', { description: 'The id of the token, as listed by npm run keys -- list.' }),
     scopes: t.stringList({ description: 'What the token may do, e.g. records:read or people:write.', resolve: (viewer) => [...viewer.scopes] }),
   }),
 });

@@ -67,7 +67,7 @@ PersonRef.implement({
       description: 'Whether the person is inside or outside the organization.',
       resolve: (person) => (person.boundary === 'internal' ? 'internal' : 'external'),
     }),
-    companyId: t.id({ nullable: true, description: 'The id of the person\'s company; null when none is linked.', resolve: (person) => person.companyId }),
+    companyId: t.exposeID('companyId', { nullable: true, description: 'The id of the person\'s company; null when none is linked.' }),
     company: t.field({
       type: CompanyRef,
       nullable: true,
@@ -149,7 +149,7 @@ builder.objectType(UpsertPersonSuccess, {
   isTypeOf: (value) => value instanceof UpsertPersonSuccess,
   description: 'The person was created or updated.',
   fields: (t) => ({
-    person: t.field({ type: PersonRef, description: 'The person as stored after the upsert.', resolve: (result) => result.person }),
+    person: t.expose('person', { type: PersonRef, description: 'The person as stored after the upsert.' }),
     created: t.exposeBoolean('created', { description: 'True when the person was created, false when updated.' }),
   }),
 });

@@ -29,12 +29,12 @@ const RecordStatsGrouping = builder.enumType('RecordStatsGrouping', {
 const RecordStatsKey = builder.objectRef<StatsGroup>('RecordStatsKey').implement({
   description: 'What the records of a group share; only the keys grouped by are set.',
   fields: (t) => ({
-    sourceId: t.id({ nullable: true, description: 'With SOURCE: the source.', resolve: (group) => group.sourceId }),
-    companyId: t.id({ nullable: true, description: 'With COMPANY: the company of the records\' person.', resolve: (group) => group.companyId }),
-    personId: t.id({ nullable: true, description: 'With PERSON: the person.', resolve: (group) => group.personId }),
-    period: t.string({ nullable: true, description: 'With DAY, WEEK or MONTH: the first day of the bucket in timeZone, YYYY-MM-DD.', resolve: (group) => group.period }),
-    periodStart: t.field({ type: 'DateTime', nullable: true, description: 'With DAY, WEEK or MONTH: the first instant of the bucket.', resolve: (group) => group.periodStart }),
-    fieldValue: t.field({ type: 'JSON', nullable: true, description: 'With FIELD: the value of groupField.', resolve: (group) => group.fieldValue }),
+    sourceId: t.exposeID('sourceId', { nullable: true, description: 'With SOURCE: the source.' }),
+    companyId: t.exposeID('companyId', { nullable: true, description: 'With COMPANY: the company of the records\' person.' }),
+    personId: t.exposeID('personId', { nullable: true, description: 'With PERSON: the person.' }),
+    period: t.exposeString('period', { nullable: true, description: 'With DAY, WEEK or MONTH: the first day of the bucket in timeZone, YYYY-MM-DD.' }),
+    periodStart: t.expose('periodStart', { type: 'DateTime', nullable: true, description: 'With DAY, WEEK or MONTH: the first instant of the bucket.' }),
+    fieldValue: t.expose('fieldValue', { type: 'JSON', nullable: true, description: 'With FIELD: the value of groupField.' }),
   }),
 });
 
@@ -42,11 +42,11 @@ const RecordStatsGroup = builder.objectRef<StatsGroup>('RecordStatsGroup').imple
   description: 'One group of records: its key, how many records it holds, and the aggregates of the numeric field asked for.',
   fields: (t) => ({
     key: t.field({ type: RecordStatsKey, description: 'What the group\'s records share.', resolve: (group) => group }),
-    count: t.int({ description: 'How many records the group holds.', resolve: (group) => group.count }),
-    min: t.float({ nullable: true, description: 'The smallest value of field; null without field or when no record of the group has it as a number.', resolve: (group) => group.min }),
-    max: t.float({ nullable: true, description: 'The largest value of field.', resolve: (group) => group.max }),
-    avg: t.float({ nullable: true, description: 'The mean value of field, over the records that have it.', resolve: (group) => group.avg }),
-    sum: t.float({ nullable: true, description: 'The sum of field.', resolve: (group) => group.sum }),
+    count: t.exposeInt('count', { description: 'How many records the group holds.' }),
+    min: t.exposeFloat('min', { nullable: true, description: 'The smallest value of field; null without field or when no record of the group has it as a number.' }),
+    max: t.exposeFloat('max', { nullable: true, description: 'The largest value of field.' }),
+    avg: t.exposeFloat('avg', { nullable: true, description: 'The mean value of field, over the records that have it.' }),
+    sum: t.exposeFloat('sum', { nullable: true, description: 'The sum of field.' }),
   }),
 });
 
@@ -58,8 +58,8 @@ interface StatsResult {
 const RecordStats = builder.objectRef<StatsResult>('RecordStats').implement({
   description: 'Grouped statistics of the records a filter matches.',
   fields: (t) => ({
-    groups: t.field({ type: [RecordStatsGroup], description: `The groups, ordered by their keys (times ascending); at most ${MAX_STATS_GROUPS}.`, resolve: (stats) => stats.groups }),
-    truncated: t.boolean({ description: `True when more than ${MAX_STATS_GROUPS} groups exist: narrow the filter or group more coarsely.`, resolve: (stats) => stats.truncated }),
+    groups: t.expose('groups', { type: [RecordStatsGroup], description: `The groups, ordered by their keys (times ascending); at most ${MAX_STATS_GROUPS}.` }),
+    truncated: t.exposeBoolean('truncated', { description: `True when more than ${MAX_STATS_GROUPS} groups exist: narrow the filter or group more coarsely.` }),
   }),
 });
 

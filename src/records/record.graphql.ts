@@ -66,10 +66,10 @@ const RecordFieldType = builder.enumType('RecordFieldType', {
 const RecordFieldRef = builder.objectRef<RecordField>('RecordField').implement({
   description: 'One typed piece of a feedback record.',
   fields: (t) => ({
-    category: t.field({ type: RecordFieldCategory, description: 'What part of the feedback the field holds.', resolve: (field) => field.category }),
-    type: t.field({ type: RecordFieldType, description: 'The type the value has.', resolve: (field) => field.type }),
+    category: t.expose('category', { type: RecordFieldCategory, description: 'What part of the feedback the field holds.' }),
+    type: t.expose('type', { type: RecordFieldType, description: 'The type the value has.' }),
     name: t.exposeString('name', { description: 'The field\'s name, unique within the record.' }),
-    value: t.field({ type: 'JSON', nullable: true, description: 'The value, as JSON of the field\'s type.', resolve: (field) => field.value }),
+    value: t.expose('value', { type: 'JSON', nullable: true, description: 'The value, as JSON of the field\'s type.' }),
   }),
 });
 
@@ -78,11 +78,11 @@ export const FeedbackRecordRef = builder.objectRef<FeedbackRecordView>('Feedback
   isTypeOf: (value) => value instanceof FeedbackRecordView,
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The record\'s id, the same number as in the REST API.' }),
-    sourceId: t.id({ description: 'The id of the source the record belongs to.', resolve: (record) => record.sourceId }),
-    personId: t.id({ nullable: true, description: 'The id of the person who gave the feedback; null when unknown.', resolve: (record) => record.personId }),
+    sourceId: t.exposeID('sourceId', { description: 'The id of the source the record belongs to.' }),
+    personId: t.exposeID('personId', { nullable: true, description: 'The id of the person who gave the feedback; null when unknown.' }),
     externalId: t.exposeString('externalId', { nullable: true, description: 'Your own id for the record, unique in its source.' }),
     displayTs: t.expose('displayTs', { type: 'DateTime', description: 'When the feedback was given; defaults to the time of ingestion.' }),
-    fields: t.field({ type: [RecordFieldRef], description: 'The record\'s typed fields, in the order they were sent.', resolve: (record) => record.fields }),
+    fields: t.expose('fields', { type: [RecordFieldRef], description: 'The record\'s typed fields, in the order they were sent.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the record was ingested.' }),
     source: t.field({
       type: FeedbackSourceRef,
@@ -369,7 +369,7 @@ builder.objectType(IngestRecordSuccess, {
   name: 'IngestRecordSuccess',
   description: 'The record was ingested.',
   isTypeOf: (value) => value instanceof IngestRecordSuccess,
-  fields: (t) => ({ record: t.field({ type: FeedbackRecordRef, description: 'The record as stored.', resolve: (result) => result.record }) }),
+  fields: (t) => ({ record: t.expose('record', { type: FeedbackRecordRef, description: 'The record as stored.' }) }),
 });
 
 const IngestRecordPayload = builder.errorUnion('IngestRecordPayload', {
@@ -390,7 +390,7 @@ builder.objectType(IngestRecordsSuccess, {
   description: 'The batch ran; each record succeeded or failed on its own.',
   isTypeOf: (value) => value instanceof IngestRecordsSuccess,
   fields: (t) => ({
-    results: t.field({ type: [IngestRecordPayload], description: 'One result per input record, in input order.', resolve: (batch) => batch.results }),
+    results: t.expose('results', { type: [IngestRecordPayload], description: 'One result per input record, in input order.' }),
     ingestedCount: t.int({
       description: 'How many records were ingested.',
       resolve: (batch) => batch.results.filter((result) => result instanceof IngestRecordSuccess).length,

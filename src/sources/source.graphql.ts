@@ -105,7 +105,7 @@ for (const [Success, name, verb] of [
     description: `The feedback source was ${verb}.`,
     isTypeOf: (value) => value instanceof Success,
     fields: (t) => ({
-      feedbackSource: t.field({ type: FeedbackSourceRef, description: `The source as ${verb}.`, resolve: (result) => result.feedbackSource }),
+      feedbackSource: t.expose('feedbackSource', { type: FeedbackSourceRef, description: `The source as ${verb}.` }),
     }),
   });
 }

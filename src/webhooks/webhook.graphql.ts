@@ -60,7 +60,7 @@ export const WebhookEventRef = builder.objectRef<WebhookEventView>('WebhookEvent
   isTypeOf: (value) => value instanceof WebhookEventView,
   fields: (t) => ({
     id: t.exposeString('id', { description: 'The event\'s id (msg_…), sent as webhook-id; the same on every attempt and replay.' }),
-    endpointId: t.id({ description: 'The endpoint it is for.', resolve: (event) => event.endpointId }),
+    endpointId: t.exposeID('endpointId', { description: 'The endpoint it is for.' }),
     type: t.exposeString('type', { description: `The event type, one of ${webhookEventTypes.join(', ')}.` }),
     status: t.exposeString('status', { description: `pending (to be delivered), delivered, or failed (${MAX_ATTEMPTS} attempts failed).` }),
     attempts: t.exposeInt('attempts', { description: 'Attempts made so far.' }),
@@ -97,7 +97,7 @@ export const WebhookEndpointRef = builder.objectRef<WebhookEndpointView>('Webhoo
     id: t.exposeID('id', { description: 'The endpoint\'s id, the same number as in the REST API.' }),
     url: t.exposeString('url', { description: 'The https URL events are POSTed to.' }),
     eventTypes: t.exposeStringList('eventTypes', { description: 'The event types delivered to it.' }),
-    sourceIds: t.field({ type: ['ID'], nullable: true, description: 'Only record events of these sources; null for every source.', resolve: (endpoint) => endpoint.sourceIds }),
+    sourceIds: t.expose('sourceIds', { type: ['ID'], nullable: true, description: 'Only record events of these sources; null for every source.' }),
     enabled: t.exposeBoolean('enabled', { description: `Whether events are delivered; the gateway disables an endpoint after ${MAX_CONSECUTIVE_FAILURES} failed attempts in a row.` }),
     consecutiveFailures: t.exposeInt('consecutiveFailures', { description: 'Failed attempts since the last success.' }),
     disabledReason: t.exposeString('disabledReason', { nullable: true, description: 'Why the gateway disabled it, if it did.' }),
@@ -190,7 +190,7 @@ function endpointWithSecretType(
     isTypeOf: (value) => value instanceof Success,
     fields: (t) => ({
       webhookEndpoint: t.field({ type: WebhookEndpointRef, description: descriptions.endpoint, resolve: (result) => result.endpoint }),
-      secret: t.string({ description: descriptions.secret, resolve: (result) => result.secret }),
+      secret: t.exposeString('secret', { description: descriptions.secret }),
     }),
   });
 }
