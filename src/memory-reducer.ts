@@ -39,10 +39,15 @@ export function reduceMemory(): boolean {
 export function startMemoryReducer(options: { checkEveryMs?: number; idleForMs?: number } = {}): MemoryReducer {
   const { checkEveryMs = 1000, idleForMs = 5_000 } = options;
   if (!reduceMemory()) return { stop: () => {} };
-  let reducedAt = process.memoryUsage.rss();
+  // The lowest RSS since the last reduction, not the RSS right after it: what a reduction could not
+  // give back (malloc's free memory, buffers still held) and was later freed otherwise must not
+  // raise the bar for the next one, or a process that once peaked stays unreduced until it passes that peak.
+  let baseline = process.memoryUsage.rss();
   let previous = performance.eventLoopUtilization();
   let idleSince: number | null = null;
   const timer = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    baseline = Math.min(baseline, rss);
     const now = performance.eventLoopUtilization();
     const idle = performance.eventLoopUtilization(now, previous).utilization < IDLE_UTILIZATION;
     previous = now;
@@ -51,9 +56,9 @@ export function startMemoryReducer(options: { checkEveryMs?: number; idleForMs?:
       return;
     }
     idleSince ??= Date.now() - checkEveryMs;
-    if (Date.now() - idleSince >= idleForMs && process.memoryUsage.rss() - reducedAt > GROWTH_BYTES) {
+    if (Date.now() - idleSince >= idleForMs && rss - baseline > GROWTH_BYTES) {
       reduceMemory();
-      reducedAt = process.memoryUsage.rss();
+      baseline = process.memoryUsage.rss();
       previous = performance.eventLoopUtilization();
       idleSince = null;
     }

@@ -57,6 +57,40 @@ describe('memory reducer', () => {
     expect(Number(result.collected) - Number(result.lowest)).toBeGreaterThan(100 * MIB);
   });
 
+  it('gives a burst back after a reduction that memory still held kept high, once that memory is freed', async () => {
+    const result = await runScript(
+      `const { startMemoryReducer } = await import(process.env.REDUCER);
+      // Held through the reduction start-up makes, then freed without one: 300 MiB of resident buffer.
+      let held = Buffer.alloc(300 * 1024 * 1024).fill(1);
+      const reducer = startMemoryReducer({ checkEveryMs: 50, idleForMs: 300 });
+      const afterStart = process.memoryUsage.rss();
+      held = null;
+      globalThis.gc();
+      // V8 frees a collected buffer's memory on a thread of its own, moments later.
+      const freeing = Date.now() + 2_000;
+      while (afterStart - process.memoryUsage.rss() < 250 * 1024 * 1024 && Date.now() < freeing) await new Promise((resolve) => setTimeout(resolve, 20));
+      const freed = process.memoryUsage.rss();
+      // A few of the reducer's checks see the lower RSS before the burst comes.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      ${BURST}
+      globalThis.gc();
+      const collected = rss();
+      let lowest = collected;
+      const deadline = Date.now() + 10_000;
+      while (collected - lowest <= 100 * 1024 * 1024 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        lowest = Math.min(lowest, rss());
+      }
+      reducer.stop();
+      console.log(JSON.stringify({ afterStart, freed, collected, lowest }));`,
+      ['--expose-gc'],
+    );
+    // The burst stays below the RSS of the start-up reduction, so only a baseline that followed RSS down sees it.
+    expect(Number(result.afterStart) - Number(result.freed)).toBeGreaterThan(250 * MIB);
+    expect(Number(result.collected)).toBeLessThan(Number(result.afterStart));
+    expect(Number(result.collected) - Number(result.lowest)).toBeGreaterThan(100 * MIB);
+  });
+
   it('keeps the memory while the event loop stays busy', async () => {
     const result = await runScript(
       `const { startMemoryReducer } = await import(process.env.REDUCER);
