@@ -17,6 +17,18 @@ let burst = Array.from({ length: 2_000_000 }, (_, i) => ({ i, text: 'item ' + i 
 burst = null;
 `;
 
+/** After a burst: V8's regular collection, then the lowest RSS (\`lowest\`) seen until it fell 100 MiB below \`collected\` or 10 s passed. */
+const AWAIT_REDUCTION = `
+globalThis.gc();
+const collected = rss();
+let lowest = collected;
+const deadline = Date.now() + 10_000;
+while (collected - lowest <= 100 * 1024 * 1024 && Date.now() < deadline) {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  lowest = Math.min(lowest, rss());
+}
+`;
+
 async function runScript(script: string, nodeOptions: string[]): Promise<Record<string, unknown>> {
   const { stdout } = await run(process.execPath, [...nodeOptions, '--input-type=module', '--eval', script], { env: { ...process.env, REDUCER } });
   return JSON.parse(stdout) as Record<string, unknown>;
@@ -42,14 +54,7 @@ describe('memory reducer', () => {
       `const { startMemoryReducer } = await import(process.env.REDUCER);
       const reducer = startMemoryReducer({ checkEveryMs: 50, idleForMs: 300 });
       ${BURST}
-      globalThis.gc();
-      const collected = rss();
-      let lowest = collected;
-      const deadline = Date.now() + 10_000;
-      while (collected - lowest <= 100 * 1024 * 1024 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        lowest = Math.min(lowest, rss());
-      }
+      ${AWAIT_REDUCTION}
       reducer.stop();
       console.log(JSON.stringify({ collected, lowest }));`,
       ['--expose-gc'],
@@ -73,14 +78,7 @@ describe('memory reducer', () => {
       // A few of the reducer's checks see the lower RSS before the burst comes.
       await new Promise((resolve) => setTimeout(resolve, 200));
       ${BURST}
-      globalThis.gc();
-      const collected = rss();
-      let lowest = collected;
-      const deadline = Date.now() + 10_000;
-      while (collected - lowest <= 100 * 1024 * 1024 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        lowest = Math.min(lowest, rss());
-      }
+      ${AWAIT_REDUCTION}
       reducer.stop();
       console.log(JSON.stringify({ afterStart, freed, collected, lowest }));`,
       ['--expose-gc'],
